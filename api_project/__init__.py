@@ -1,0 +1,1 @@
+"""Conduit API: the Django project (settings, root URLs, WSGI/ASGI entry points)."""

@@ -1,0 +1,246 @@
+"""Settings for Conduit API, all read from the environment in this one module.
+
+With nothing set, the project runs for a newcomer: SQLite file, in-process cache, DEBUG on and a
+development key. With DEBUG off it is strict: it refuses to start without SECRET_KEY and
+ALLOWED_HOSTS rather than guess.
+"""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = env_str(name)
+    if not value:
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}.")
+
+
+def env_int(name: str, default: int) -> int:
+    value = env_str(name)
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}.") from None
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = env_str(name)
+    if not value:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+# --- Core -------------------------------------------------------------------------------------
+
+DEBUG = env_bool("DEBUG", True)
+
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. With DEBUG off, Conduit API refuses to start without a "
+            "secret key: set SECRET_KEY to a long random string (for example the output of "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`)."
+        )
+    # Development only: tokens signed with this key are worthless anywhere else.
+    SECRET_KEY = "django-insecure-conduit-development-key-never-use-in-production"  # noqa: S105
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+if not ALLOWED_HOSTS:
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS is not set. With DEBUG off, list the host names this API answers to, "
+        "comma-separated (for example ALLOWED_HOSTS=api.example.com)."
+    )
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "resources",
+]
+
+MIDDLEWARE = [
+    "corsheaders.middleware.CorsMiddleware",
+    "resources.middleware.BodySizeLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "api_project.urls"
+WSGI_APPLICATION = "api_project.wsgi.application"
+AUTH_USER_MODEL = "resources.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The API has no trailing slashes, and a request for one must answer 404 JSON, not a redirect.
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+SILENCED_SYSTEM_CHECKS = [
+    # User.email, the login field, is unique through the case-insensitive constraint
+    # `user_email_ci_unique`, which is stricter than the unique=True this check looks for.
+    "auth.E003",
+]
+
+# --- Database ---------------------------------------------------------------------------------
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A runaway query is cancelled instead of holding a worker, and an unreachable server
+    # fails the request quickly instead of hanging it.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 5),
+            "options": f"-c statement_timeout={env_int('DATABASE_STATEMENT_TIMEOUT_MS', 5000)}",
+        }
+    )
+
+# --- Cache ------------------------------------------------------------------------------------
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "conduit",
+    }
+}
+
+# --- Authentication ---------------------------------------------------------------------------
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+# Lifetime of the JWTs the API issues; a token also stops working when its user changes password.
+TOKEN_LIFETIME = timedelta(seconds=env_int("TOKEN_LIFETIME_SECONDS", 7 * 24 * 3600))
+TOKEN_SIGNING_KEY = env_str("TOKEN_SIGNING_KEY") or SECRET_KEY
+
+# --- Django REST framework and the schema -----------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["resources.authentication.JWTAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_RENDERER_CLASSES": ["resources.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["resources.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "resources.pagination.ArticlePagination",
+    "DEFAULT_SCHEMA_CLASS": "resources.schema.ConduitAutoSchema",
+    "EXCEPTION_HANDLER": "resources.exceptions.exception_handler",
+    "DEFAULT_METADATA_CLASS": "resources.metadata.AllowedMethodsMetadata",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Conduit API",
+    "DESCRIPTION": (
+        "The RealWorld Conduit API: users, profiles and follows, articles with tags, "
+        "favorites, comments and a personal feed."
+    ),
+    "VERSION": "1.1.0",
+    "LICENSE": {"name": "MIT License", "url": "https://opensource.org/licenses/MIT"},
+    # Paths as the RealWorld spec names them (/users, /articles), below a server at /api.
+    "SCHEMA_PATH_PREFIX": "/api",
+    "SCHEMA_PATH_PREFIX_TRIM": True,
+    "SERVERS": [{"url": "/api", "description": "This server"}],
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": False,
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
+    "TAGS": [
+        {"name": "Articles"},
+        {"name": "Comments"},
+        {"name": "Favorites"},
+        {"name": "Profile"},
+        {"name": "Tags"},
+        {"name": "User and Authentication"},
+    ],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "resources.schema.close_response_objects",
+    ],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- CORS -------------------------------------------------------------------------------------
+
+# Any origin by default: authentication is a header, never a cookie, so a foreign page cannot
+# ride on a visitor's credentials. Set CORS_ALLOWED_ORIGINS to restrict it.
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])
+CORS_ALLOW_ALL_ORIGINS = not CORS_ALLOWED_ORIGINS
+CORS_ALLOW_METHODS = ["GET", "POST", "PUT", "DELETE", "OPTIONS"]
+CORS_ALLOW_HEADERS = ["authorization", "content-type", "accept", "x-request-id"]
+CORS_EXPOSE_HEADERS = ["x-request-id", "retry-after"]
+CORS_URLS_REGEX = r"^/api/.*$"
+
+# --- Request limits ---------------------------------------------------------------------------
+
+# Bodies above this many bytes are refused with 413 before they are read.
+MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+
+# --- Internationalisation, static files -------------------------------------------------------
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+# Until `collectstatic` has filled STATIC_ROOT (the container image does it at build time),
+# whitenoise serves the admin's and the API docs' assets straight from the installed apps.
+WHITENOISE_USE_FINDERS = True

@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""The few commands a maintainer types every day. Needs only Python 3.11+.
+
+    python3 dev.py serve      install, migrate, load demo content, serve on 127.0.0.1:8000
+    python3 dev.py test       install everything and run the test suite
+    python3 dev.py lint       ruff (lint and format check), mypy, migration check
+    python3 dev.py schema     regenerate openapi.yaml from the code
+    python3 dev.py audit      pip-audit of the pinned dependencies
+
+Each creates .venv/ on first use and reinstalls only when a requirements file changed. Extra
+arguments go to the underlying tool: `python3 dev.py test -k articles -x`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+
+
+def run(*args: str | Path, env: dict[str, str] | None = None) -> None:
+    print("+", " ".join(str(a) for a in args), flush=True)
+    result = subprocess.run([str(a) for a in args], cwd=ROOT, env={**os.environ, **(env or {})})
+    if result.returncode:
+        sys.exit(result.returncode)
+
+
+def install(requirements: str) -> None:
+    """Creates .venv and installs `requirements` into it unless it is already installed."""
+    if sys.version_info < (3, 11):  # noqa: UP036 (this file may be run by an older Python)
+        sys.exit("Conduit API needs Python 3.11 or newer.")
+    if not PYTHON.exists():
+        venv.create(VENV, with_pip=True)
+        run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    files = [ROOT / "requirements.txt", ROOT / requirements]
+    digest = hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()
+    stamp = VENV / f".installed-{requirements}"
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    run(
+        PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", requirements
+    )
+    stamp.write_text(digest)
+
+
+def manage(*args: str) -> None:
+    run(PYTHON, "manage.py", *args)
+
+
+def serve(args: list[str]) -> None:
+    install("requirements.txt")
+    manage("migrate", "--no-input")
+    manage("seed_demo")
+    manage("runserver", *(args or ["127.0.0.1:8000"]))
+
+
+def test(args: list[str]) -> None:
+    install("requirements-dev.txt")
+    run(PYTHON, "-m", "pytest", *args)
+
+
+def lint(args: list[str]) -> None:
+    install("requirements-dev.txt")
+    run(BIN / "ruff", "check", ".")
+    run(BIN / "ruff", "format", "--check", ".")
+    run(BIN / "mypy", ".")
+    manage("makemigrations", "--check", "--dry-run")
+
+
+def schema(args: list[str]) -> None:
+    install("requirements-dev.txt")
+    manage("spectacular", "--file", "openapi.yaml", "--validate", "--fail-on-warn", *args)
+
+
+def audit(args: list[str]) -> None:
+    install("requirements-dev.txt")
+    run(
+        BIN / "pip-audit", "--strict", "-r", "requirements.txt", "-r", "requirements-dev.txt", *args
+    )
+
+
+COMMANDS = {"serve": serve, "test": test, "lint": lint, "schema": schema, "audit": audit}
+
+
+def main() -> None:
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        sys.exit(__doc__)
+    COMMANDS[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    main()
