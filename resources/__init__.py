@@ -1,0 +1,1 @@
+"""The Conduit API application: models, reads, writes, views and routes."""

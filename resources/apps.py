@@ -1,0 +1,12 @@
+"""App configuration for resources."""
+
+from django.apps import AppConfig
+
+
+class ResourcesConfig(AppConfig):
+    name = "resources"
+    verbose_name = "Conduit"
+
+    def ready(self) -> None:
+        # Registers the Token scheme with drf-spectacular.
+        from resources import schema  # noqa: F401

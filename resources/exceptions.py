@@ -1,0 +1,92 @@
+"""The one exception handler: every error the API answers is `{"errors": {name: [messages]}}`.
+
+DRF's handler runs first, so transaction rollback and headers (`WWW-Authenticate`, `Retry-After`,
+`Allow`) stay as DRF sets them; this module only reshapes the body and picks the status the
+contract names (422 for validation).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from resources.renderers import JSONRenderer
+
+GENERAL_ERROR_KEY = "body"
+
+
+def error_body(message: str, name: str = GENERAL_ERROR_KEY) -> dict[str, dict[str, list[str]]]:
+    return {"errors": {name: [message]}}
+
+
+def error_response(status_code: int, message: str) -> HttpResponse:
+    """An error answered outside DRF views (middleware, unknown URLs, crashes), rendered as the
+    API renders every other response."""
+    body = JSONRenderer().render(error_body(message))
+    return HttpResponse(body, status=status_code, content_type="application/json")
+
+
+def _flatten(detail: Any, name: str, out: dict[str, list[str]]) -> None:
+    """Collects DRF's nested error detail into one level of names.
+
+    A nested serializer is transparent (the `user` envelope's `email` error is named `email`);
+    errors about a nested object as a whole (it is missing, or not an object) are named after it;
+    errors about the body as a whole are named `body`.
+    """
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            if key == api_settings.NON_FIELD_ERRORS_KEY:
+                child = name
+            elif isinstance(key, int):
+                child = f"{name}[{key}]"
+            else:
+                child = str(key)
+            _flatten(value, child or GENERAL_ERROR_KEY, out)
+    elif isinstance(detail, list):
+        for item in detail:
+            _flatten(item, name, out)
+    else:
+        out.setdefault(name or GENERAL_ERROR_KEY, []).append(str(detail))
+
+
+def errors_from_detail(detail: Any) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    _flatten(detail, "", out)
+    return out
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    detail = response.data
+    if isinstance(detail, dict) and set(detail) == {"detail"}:
+        detail = detail["detail"]
+    response.data = {"errors": errors_from_detail(detail)}
+    return response
+
+
+# --- Django's error views, used outside DRF ---------------------------------------------------
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return error_response(status.HTTP_404_NOT_FOUND, "Not found.")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return error_response(status.HTTP_500_INTERNAL_SERVER_ERROR, "Internal server error.")
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return error_response(status.HTTP_400_BAD_REQUEST, "Bad request.")
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return error_response(status.HTTP_403_FORBIDDEN, "Permission denied.")

@@ -1,0 +1,194 @@
+"""The tables of Conduit API and the invariants the database itself guarantees."""
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.core.validators import RegexValidator, URLValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from resources.querysets import ArticleQuerySet, CommentQuerySet, TagQuerySet, UserQuerySet
+
+USERNAME_MAX_LENGTH = 64
+EMAIL_MAX_LENGTH = 254
+IMAGE_MAX_LENGTH = 2048
+TITLE_MAX_LENGTH = 255
+DESCRIPTION_MAX_LENGTH = 1000
+BODY_MAX_LENGTH = 100_000
+COMMENT_MAX_LENGTH = 10_000
+TAG_MAX_LENGTH = 64
+TAGS_PER_ARTICLE = 10
+SLUG_MAX_LENGTH = 255
+
+# Usernames appear in URLs (/profiles/{username}), so they are letters (any script), digits,
+# and . _ - only.
+username_validator = RegexValidator(
+    r"^[\w.-]+\Z",
+    "Enter a username made of letters, digits and . _ - only.",
+)
+image_url_validator = URLValidator(schemes=["http", "https"])
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
+    use_in_migrations = True
+
+    def create_user(self, username: str, email: str, password: str | None = None, **extra):
+        user = self.model(username=username, email=self.normalize_email(email), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, username: str, email: str, password: str | None = None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        return self.create_user(username, email, password, **extra)
+
+    def get_by_natural_key(self, username: str):
+        # The admin login types an email; match it the way the unique constraint does.
+        return self.get_by_email(username)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    username = models.CharField(max_length=USERNAME_MAX_LENGTH, validators=[username_validator])
+    email = models.EmailField(max_length=EMAIL_MAX_LENGTH)
+    bio = models.TextField(blank=True, default="")
+    # No image is null, not "": the contract names null as the absence of an image.
+    image = models.URLField(  # noqa: DJ001
+        max_length=IMAGE_MAX_LENGTH, null=True, blank=True, validators=[image_url_validator]
+    )
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+    followees = models.ManyToManyField(
+        "self", through="Follow", symmetrical=False, related_name="followers", blank=True
+    )
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["username"]
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                Lower("username"),
+                name="user_username_ci_unique",
+                violation_error_message="A user with that username already exists.",
+            ),
+            models.UniqueConstraint(
+                Lower("email"),
+                name="user_email_ci_unique",
+                violation_error_message="A user with that email already exists.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.username
+
+
+class Follow(models.Model):
+    follower = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    followee = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["follower", "followee"], name="follow_unique_pair"),
+            models.CheckConstraint(
+                condition=~models.Q(follower=models.F("followee")), name="follow_not_self"
+            ),
+        ]
+        indexes = [models.Index(fields=["followee"], name="follow_followee_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.follower_id} follows {self.followee_id}"
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=TAG_MAX_LENGTH, unique=True)
+
+    objects = TagQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Article(models.Model):
+    slug = models.SlugField(max_length=SLUG_MAX_LENGTH, unique=True)
+    title = models.CharField(max_length=TITLE_MAX_LENGTH)
+    description = models.CharField(max_length=DESCRIPTION_MAX_LENGTH)
+    body = models.TextField(max_length=BODY_MAX_LENGTH)
+    author = models.ForeignKey(User, on_delete=models.CASCADE, related_name="articles")
+    tags = models.ManyToManyField(Tag, through="ArticleTag", related_name="articles", blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = ArticleQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            # Global list: newest first, id as the tie-break.
+            models.Index(
+                models.F("created_at").desc(), models.F("id").desc(), name="article_recent_idx"
+            ),
+            # Author filter and the feed (articles of a set of authors), newest first.
+            models.Index(
+                "author",
+                models.F("created_at").desc(),
+                models.F("id").desc(),
+                name="article_author_recent_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ArticleTag(models.Model):
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="+")
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["article", "tag"], name="article_tag_unique_pair")
+        ]
+        # The tag filter walks a tag's articles.
+        indexes = [models.Index(fields=["tag", "article"], name="article_tag_by_tag_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.tag_id} on {self.article_id}"
+
+
+class Favorite(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "article"], name="favorite_unique_pair")
+        ]
+        # favoritesCount counts an article's rows.
+        indexes = [models.Index(fields=["article"], name="favorite_article_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} favorites {self.article_id}"
+
+
+class Comment(models.Model):
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(User, on_delete=models.CASCADE, related_name="comments")
+    body = models.TextField(max_length=COMMENT_MAX_LENGTH)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = CommentQuerySet.as_manager()
+
+    class Meta:
+        # An article's comments, oldest first.
+        indexes = [
+            models.Index(fields=["article", "created_at", "id"], name="comment_article_time_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"Comment {self.pk} on {self.article_id}"

@@ -1,0 +1,83 @@
+"""How drf-spectacular describes the API: the Token scheme, the error answers every operation can
+give, and closed response objects, so generated clients know every shape exactly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse
+
+from resources.permissions import IsAuthorOrReadOnly
+from serializers_templates.errors import GenericErrorModelSerializer
+
+AUTH_SCHEME_DESCRIPTION = (
+    "A JWT from `POST /users` or `POST /users/login`, sent in the Authorization header as "
+    "`Token <jwt>` (`Bearer <jwt>` is accepted too). In Swagger UI's Authorize dialog, enter "
+    "`Token ` followed by the token. Tokens expire, and stop working when their user changes "
+    "password."
+)
+
+ERROR_DESCRIPTIONS = {
+    400: "The body is not valid JSON (or is not UTF-8, or nests too deeply).",
+    401: "The token is missing (where one is required), malformed, expired or revoked.",
+    403: "Only the author may change or delete this.",
+    404: "No such resource.",
+    413: "The body is larger than the configured limit (1 MB by default).",
+    415: "The body is not `application/json`.",
+    422: "A parameter or field is invalid; each is named with its messages.",
+    429: "Too many requests; retry after the number of seconds in `Retry-After`.",
+}
+
+
+class JWTAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "resources.authentication.JWTAuthentication"
+    name = "Token"
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, str]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": AUTH_SCHEME_DESCRIPTION,
+        }
+
+
+class ConduitAutoSchema(AutoSchema):
+    """Adds to each operation the error answers it can give, each with the errors body."""
+
+    def error_statuses(self) -> list[int]:
+        has_body = self.method in ("POST", "PUT") and self.get_request_serializer() is not None
+        has_query = any(p.get("in") == "query" for p in self._get_parameters())
+        statuses = [401]
+        if has_body:
+            statuses += [400, 413, 415, 422]
+        elif has_query:
+            statuses.append(422)
+        if self.method in ("PUT", "DELETE") and any(
+            isinstance(p, IsAuthorOrReadOnly) for p in self.view.get_permissions()
+        ):
+            statuses.append(403)
+        if "{" in self.path:
+            statuses.append(404)
+        if self.view.get_throttles():
+            statuses.append(429)
+        return sorted(statuses)
+
+    def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
+        responses = super()._get_response_bodies(direction)
+        for status in self.error_statuses():
+            error = OpenApiResponse(GenericErrorModelSerializer, ERROR_DESCRIPTIONS[status])
+            responses.setdefault(str(status), self._get_response_for_code(error, str(status)))
+        return responses
+
+
+def close_response_objects(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Postprocessing hook: response shapes (components whose properties are all read-only)
+    admit no undocumented keys. Request shapes stay open: unknown keys are ignored there."""
+    for schema in result.get("components", {}).get("schemas", {}).values():
+        properties = schema.get("properties")
+        if properties and all(p.get("readOnly") for p in properties.values()):
+            schema["additionalProperties"] = False
+    return result

@@ -1,0 +1,276 @@
+"""Writes: every change to the database goes through one of these functions.
+
+Each is a plain function with keyword-only arguments, named `<entity>_<action>`. Uniqueness is
+guaranteed by database constraints; a service tries the write and turns a violation into the
+answer the API gives, instead of checking first and racing.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from collections.abc import Callable, Iterator
+
+from anyascii import anyascii
+from django.contrib.auth.hashers import make_password
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from rest_framework.exceptions import AuthenticationFailed, NotFound, ValidationError
+
+from resources.models import (
+    SLUG_MAX_LENGTH,
+    Article,
+    ArticleTag,
+    Comment,
+    Favorite,
+    Follow,
+    Tag,
+    User,
+)
+
+# Paths under /articles/ that a slug must never shadow.
+RESERVED_SLUGS = frozenset({"feed"})
+SLUG_ATTEMPTS = 8
+_SLUG_SUFFIX_ALPHABET = string.ascii_lowercase + string.digits
+_SLUG_SUFFIX_LENGTH = 6
+
+USER_TAKEN_MESSAGES = {
+    "email": "A user with that email already exists.",
+    "username": "A user with that username already exists.",
+}
+CREDENTIALS_INVALID = "Invalid email or password."
+
+
+# --- Users and follows ------------------------------------------------------------------------
+
+
+def _user_conflicts(*, email: str | None, username: str | None, exclude: User) -> dict:
+    """The fields whose value another user already holds, for the 422 after a failed write."""
+    errors: dict[str, list[str]] = {}
+    others = User.objects.exclude(pk=exclude.pk)
+    if email is not None and others.with_email(email).exists():
+        errors["email"] = [USER_TAKEN_MESSAGES["email"]]
+    if username is not None and others.with_username(username).exists():
+        errors["username"] = [USER_TAKEN_MESSAGES["username"]]
+    return errors
+
+
+def _user_save(*, user: User, fields: list[str] | None, email: str | None, username: str | None):
+    try:
+        with transaction.atomic():
+            user.save(update_fields=fields)
+    except IntegrityError:
+        conflicts = _user_conflicts(email=email, username=username, exclude=user)
+        if not conflicts:
+            raise
+        raise ValidationError(conflicts) from None
+
+
+def user_create(*, username: str, email: str, password: str) -> User:
+    user = User(username=username, email=User.objects.normalize_email(email))
+    user.set_password(password)
+    _user_save(user=user, fields=None, email=user.email, username=username)
+    return user
+
+
+def user_authenticate(*, email: str, password: str) -> User:
+    """The active user with these credentials. An unknown email costs the same hashing time as a
+    wrong password and gets the same answer, so responses do not reveal who is registered."""
+    user = User.objects.with_email(email).filter(is_active=True).first()
+    if user is None:
+        make_password(password)
+        raise AuthenticationFailed(CREDENTIALS_INVALID)
+    if not user.check_password(password):
+        raise AuthenticationFailed(CREDENTIALS_INVALID)
+    return user
+
+
+def user_update(
+    *,
+    user: User,
+    email: str | None = None,
+    username: str | None = None,
+    password: str | None = None,
+    bio: str | None = None,
+    image: str | None = None,
+    fields: frozenset[str] = frozenset(),
+) -> User:
+    """Partial update: only the names in `fields` are written (so `image` can be set to null)."""
+    values = {"email": email, "username": username, "bio": bio, "image": image}
+    for name in fields & values.keys():
+        setattr(user, name, values[name])
+    if "email" in fields and email is not None:
+        user.email = User.objects.normalize_email(email)
+    if "password" in fields and password is not None:
+        # A new hash changes the token claim derived from it, so older tokens stop working.
+        user.set_password(password)
+    update_fields = sorted(fields & {*values, "password"})
+    if update_fields:
+        _user_save(
+            user=user,
+            fields=update_fields,
+            email=user.email if "email" in fields else None,
+            username=user.username if "username" in fields else None,
+        )
+    return user
+
+
+def user_follow(*, follower: User, followee: User) -> None:
+    if follower.pk == followee.pk:
+        raise ValidationError({"username": ["You cannot follow yourself."]})
+    try:
+        Follow.objects.bulk_create(
+            [Follow(follower=follower, followee=followee)], ignore_conflicts=True
+        )
+    except IntegrityError:
+        # Not a duplicate (those are ignored): the followee was deleted meanwhile.
+        raise NotFound("Profile not found.") from None
+
+
+def user_unfollow(*, follower: User, followee: User) -> None:
+    Follow.objects.filter(follower=follower, followee=followee).delete()
+
+
+# --- Articles and tags ------------------------------------------------------------------------
+
+
+def _slug_base(title: str) -> str:
+    # Leave room for "-" and a suffix within the column.
+    limit = SLUG_MAX_LENGTH - _SLUG_SUFFIX_LENGTH - 1
+    return slugify(anyascii(title))[:limit].strip("-_")
+
+
+def _slug_candidates(title: str) -> Iterator[str]:
+    """The slug for `title` first, then the same with a random suffix, for when it is taken.
+    A title with no letters or digits, or one that would shadow a route, always gets a suffix."""
+    base = _slug_base(title)
+    if base and base not in RESERVED_SLUGS:
+        yield base
+    base = base or "article"
+    while True:
+        suffix = "".join(secrets.choice(_SLUG_SUFFIX_ALPHABET) for _ in range(_SLUG_SUFFIX_LENGTH))
+        yield f"{base}-{suffix}"
+
+
+def _save_with_free_slug(*, article: Article, title: str, save: Callable[[str], None]) -> None:
+    """Calls `save(slug)` in a transaction with candidate slugs for `title` until one is free.
+    The unique constraint decides; a failure that is not a slug collision is raised."""
+    candidates = _slug_candidates(title)
+    for _ in range(SLUG_ATTEMPTS):
+        slug = next(candidates)
+        try:
+            with transaction.atomic():
+                save(slug)
+            return
+        except IntegrityError:
+            if not Article.objects.filter(slug=slug).exclude(pk=article.pk).exists():
+                raise
+    raise ValidationError({"title": ["Could not find a free slug for this title; try again."]})
+
+
+def _article_set_tags(*, article: Article, names: list[str]) -> None:
+    """Upserts the tags in one statement (sorted, so concurrent writers lock rows in the same
+    order) and links them in another, whatever the number of tags."""
+    if not names:
+        return
+    tags = Tag.objects.bulk_create(
+        [Tag(name=name) for name in sorted(names)],
+        update_conflicts=True,
+        unique_fields=["name"],
+        update_fields=["name"],
+    )
+    ArticleTag.objects.bulk_create([ArticleTag(article=article, tag=tag) for tag in tags])
+
+
+def article_create(
+    *, author: User, title: str, description: str, body: str, tag_names: list[str] | None = None
+) -> Article:
+    now = timezone.now()
+    article = Article(
+        author=author,
+        title=title,
+        description=description,
+        body=body,
+        created_at=now,
+        updated_at=now,
+    )
+
+    def save(slug: str) -> None:
+        article.slug = slug
+        article.pk = None
+        article.save(force_insert=True)
+        _article_set_tags(article=article, names=tag_names or [])
+
+    _save_with_free_slug(article=article, title=title, save=save)
+    return article
+
+
+def article_update(
+    *,
+    article: Article,
+    title: str | None = None,
+    description: str | None = None,
+    body: str | None = None,
+    tag_names: list[str] | None = None,
+) -> Article:
+    """Partial update. A new title gives a new slug (the old one then answers 404), unless it
+    slugifies to the current slug; resending the same title keeps the slug."""
+    new_slug_needed = (
+        title is not None and title != article.title and _slug_base(title) != article.slug
+    )
+    changed = ["updated_at"]
+    for name, value in (("title", title), ("description", description), ("body", body)):
+        if value is not None:
+            setattr(article, name, value)
+            changed.append(name)
+    article.updated_at = timezone.now()
+
+    def save(slug: str) -> None:
+        article.slug = slug
+        article.save(update_fields=[*changed, "slug"])
+        if tag_names is not None:
+            ArticleTag.objects.filter(article=article).delete()
+            _article_set_tags(article=article, names=tag_names)
+
+    if new_slug_needed:
+        _save_with_free_slug(article=article, title=article.title, save=save)
+    else:
+        with transaction.atomic():
+            save(article.slug)
+    return article
+
+
+def article_delete(*, article: Article) -> None:
+    article.delete()
+
+
+def article_favorite(*, user: User, article: Article) -> None:
+    try:
+        Favorite.objects.bulk_create([Favorite(user=user, article=article)], ignore_conflicts=True)
+    except IntegrityError:
+        # Not a duplicate (those are ignored): the article was deleted meanwhile.
+        raise NotFound("Article not found.") from None
+
+
+def article_unfavorite(*, user: User, article: Article) -> None:
+    Favorite.objects.filter(user=user, article=article).delete()
+
+
+# --- Comments ---------------------------------------------------------------------------------
+
+
+def comment_create(*, author: User, article: Article, body: str) -> Comment:
+    now = timezone.now()
+    comment = Comment(article=article, author=author, body=body, created_at=now, updated_at=now)
+    try:
+        with transaction.atomic():
+            comment.save(force_insert=True)
+    except IntegrityError:
+        # The article was deleted while the comment was being written.
+        raise NotFound("Article not found.") from None
+    return comment
+
+
+def comment_delete(*, comment: Comment) -> None:
+    comment.delete()

@@ -1,0 +1,136 @@
+"""The article shapes: the full article, the list item (no body), and create/update requests."""
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from resources.models import (
+    BODY_MAX_LENGTH,
+    DESCRIPTION_MAX_LENGTH,
+    TAG_MAX_LENGTH,
+    TAGS_PER_ARTICLE,
+    TITLE_MAX_LENGTH,
+    Article,
+)
+from serializers_templates.fields import StringField, TimestampField
+from serializers_templates.profiles import ProfileSerializer
+
+
+class ArticleSerializer(serializers.ModelSerializer):
+    tagList = serializers.ListField(
+        source="tag_names",
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Tag names in alphabetical order.",
+    )
+    createdAt = TimestampField(source="created_at", read_only=True)
+    updatedAt = TimestampField(source="updated_at", read_only=True)
+    favorited = serializers.BooleanField(read_only=True)
+    favoritesCount = serializers.IntegerField(source="favorites_count", read_only=True, min_value=0)
+    author = ProfileSerializer(read_only=True)
+
+    class Meta:
+        model = Article
+        fields = [
+            "slug",
+            "title",
+            "description",
+            "body",
+            "tagList",
+            "createdAt",
+            "updatedAt",
+            "favorited",
+            "favoritesCount",
+            "author",
+        ]
+        read_only_fields = fields
+
+
+class ArticleListItemSerializer(ArticleSerializer):
+    """An article in a list: everything but the body."""
+
+    class Meta(ArticleSerializer.Meta):
+        fields = [name for name in ArticleSerializer.Meta.fields if name != "body"]
+        read_only_fields = fields
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "maxItems": TAGS_PER_ARTICLE,
+        "items": {"type": "string", "maxLength": TAG_MAX_LENGTH},
+        "description": f"At most {TAGS_PER_ARTICLE} tags of at most {TAG_MAX_LENGTH} characters. "
+        "Tags are trimmed; empty ones are dropped and duplicates merged.",
+    }
+)
+class TagListField(serializers.Field):
+    default_error_messages = {
+        "not_a_list": "Expected a list of tag names.",
+        "not_a_string": "Each tag must be a string.",
+        "too_long": f"Each tag must have at most {TAG_MAX_LENGTH} characters.",
+        "too_many": f"An article has at most {TAGS_PER_ARTICLE} tags.",
+        "null_characters": "Null characters are not allowed.",
+        "surrogates": "Surrogate characters are not allowed.",
+    }
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        if not isinstance(data, list):
+            self.fail("not_a_list")
+        if len(data) > TAGS_PER_ARTICLE:
+            self.fail("too_many")
+        names: list[str] = []
+        for item in data:
+            if not isinstance(item, str):
+                self.fail("not_a_string")
+            if len(item) > TAG_MAX_LENGTH:
+                self.fail("too_long")
+            if "\x00" in item:
+                self.fail("null_characters")
+            if any("\ud800" <= char <= "\udfff" for char in item):
+                self.fail("surrogates")
+            name = item.strip()
+            if name and name not in names:
+                names.append(name)
+        return names
+
+    def to_representation(self, value: list[str]) -> list[str]:
+        return value
+
+
+class NewArticleSerializer(serializers.Serializer):
+    title = StringField(max_length=TITLE_MAX_LENGTH)
+    description = StringField(max_length=DESCRIPTION_MAX_LENGTH)
+    body = StringField(max_length=BODY_MAX_LENGTH)
+    tagList = TagListField(required=False)
+
+
+class UpdateArticleSerializer(serializers.Serializer):
+    """Every field is optional; a given tagList replaces the article's tags."""
+
+    title = StringField(max_length=TITLE_MAX_LENGTH, required=False)
+    description = StringField(max_length=DESCRIPTION_MAX_LENGTH, required=False)
+    body = StringField(max_length=BODY_MAX_LENGTH, required=False)
+    tagList = TagListField(required=False)
+
+
+class ArticleResponseSerializer(serializers.Serializer):
+    article = ArticleSerializer(read_only=True)
+
+
+class NewArticleRequestSerializer(serializers.Serializer):
+    article = NewArticleSerializer()
+
+
+class UpdateArticleRequestSerializer(serializers.Serializer):
+    article = UpdateArticleSerializer()
+
+
+class ArticleListQuerySerializer(serializers.Serializer):
+    """Filters of the article list; they combine."""
+
+    tag = StringField(required=False, max_length=TAG_MAX_LENGTH, help_text="Filter by tag.")
+    author = StringField(required=False, max_length=64, help_text="Filter by author (username).")
+    favorited = StringField(
+        required=False, max_length=64, help_text="Filter by favorites of a user (username)."
+    )

@@ -1,0 +1,34 @@
+"""The comment shapes."""
+
+from rest_framework import serializers
+
+from resources.models import COMMENT_MAX_LENGTH, Comment
+from serializers_templates.fields import StringField, TimestampField
+from serializers_templates.profiles import ProfileSerializer
+
+
+class CommentSerializer(serializers.ModelSerializer):
+    createdAt = TimestampField(source="created_at", read_only=True)
+    updatedAt = TimestampField(source="updated_at", read_only=True)
+    author = ProfileSerializer(read_only=True)
+
+    class Meta:
+        model = Comment
+        fields = ["id", "createdAt", "updatedAt", "body", "author"]
+        read_only_fields = fields
+
+
+class NewCommentSerializer(serializers.Serializer):
+    body = StringField(max_length=COMMENT_MAX_LENGTH)
+
+
+class CommentResponseSerializer(serializers.Serializer):
+    comment = CommentSerializer(read_only=True)
+
+
+class CommentListResponseSerializer(serializers.Serializer):
+    comments = CommentSerializer(many=True, read_only=True, help_text="Oldest first.")
+
+
+class NewCommentRequestSerializer(serializers.Serializer):
+    comment = NewCommentSerializer()

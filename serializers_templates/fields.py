@@ -1,0 +1,69 @@
+"""Field types shared by the templates."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from django.core.validators import URLValidator
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from resources.models import image_url_validator
+
+
+class StrictStringMixin:
+    """Takes JSON strings only (DRF would turn 42 into "42"), and applies max_length to the raw
+    input, so whatever the schema refuses, the API refuses too."""
+
+    default_error_messages: dict[str, Any] = {"not_a_string": "Not a valid string."}
+    max_length: int | None
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("not_a_string")  # type: ignore[attr-defined]
+        if self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)  # type: ignore[attr-defined]
+        return super().to_internal_value(data)  # type: ignore[misc]
+
+
+class StringField(StrictStringMixin, serializers.CharField):
+    pass
+
+
+class EmailField(StrictStringMixin, serializers.EmailField):
+    pass
+
+
+@extend_schema_field(OpenApiTypes.PASSWORD)
+class PasswordField(StrictStringMixin, serializers.CharField):
+    def __init__(self, **kwargs: Any) -> None:
+        # A password is taken exactly as typed.
+        super().__init__(trim_whitespace=False, **kwargs)
+
+
+class ImageURLField(StrictStringMixin, serializers.URLField):
+    """An http(s) URL, or null; an empty string (a cleared form field) means null too."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_null=True, allow_blank=True, **kwargs)
+        # DRF's URLField also admits ftp; only the web schemes are images a browser can show.
+        self.validators = [v for v in self.validators if not isinstance(v, URLValidator)] + [
+            image_url_validator
+        ]
+
+    def run_validation(self, data: Any = serializers.empty) -> str | None:
+        value = super().run_validation(data)
+        return value or None
+
+
+@extend_schema_field(
+    {"type": "string", "format": "date-time", "example": "2016-02-18T03:22:56.637Z"}
+)
+class TimestampField(serializers.DateTimeField):
+    """UTC ISO 8601 with milliseconds, always with the fraction: 2016-02-18T03:22:56.637Z."""
+
+    def to_representation(self, value: datetime) -> str:
+        value = value.astimezone(UTC)
+        return f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond // 1000:03d}Z"

@@ -1,0 +1,12 @@
+"""The tag list shape."""
+
+from rest_framework import serializers
+
+
+class TagListResponseSerializer(serializers.Serializer):
+    tags = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        max_length=100,
+        help_text="Tags in use, most used first, then by name; at most 100.",
+    )
