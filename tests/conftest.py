@@ -1,0 +1,103 @@
+"""Fixtures shared by the whole suite: API clients, users with known passwords, query budgets."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from functools import cache
+
+import pytest
+from django.contrib.auth.hashers import make_password
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from resources.authentication import token_issue
+from resources.models import User
+from tests import recipes
+
+PASSWORD = "correct horse battery staple"
+
+
+@cache
+def password_hash() -> str:
+    # Argon2 is slow on purpose; hash the shared test password once per run.
+    return make_password(PASSWORD)
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def make_user(db) -> Callable[..., User]:
+    def make(**fields) -> User:
+        return recipes.user.make(password=password_hash(), **fields)
+
+    return make
+
+
+@pytest.fixture
+def user(make_user) -> User:
+    return make_user(username="jake", email="jake@jake.jake", bio="I work at statefarm")
+
+
+@pytest.fixture
+def other_user(make_user) -> User:
+    return make_user(username="jane", email="jane@example.com", bio="")
+
+
+def client_for(user: User) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=user)}")
+    return client
+
+
+@pytest.fixture
+def user_api(user) -> APIClient:
+    return client_for(user)
+
+
+@pytest.fixture
+def other_api(other_user) -> APIClient:
+    return client_for(other_user)
+
+
+_TRANSACTION_CONTROL = re.compile(
+    r"^\s*(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT|BEGIN)\b"
+)
+
+
+class QueryLog:
+    def __init__(self, context: CaptureQueriesContext) -> None:
+        self._context = context
+
+    @property
+    def statements(self) -> list[str]:
+        """The statements that read or write data; transaction control (which depends on
+        whether the test itself runs inside a transaction) is left out."""
+        return [
+            q["sql"]
+            for q in self._context.captured_queries
+            if not _TRANSACTION_CONTROL.match(q["sql"])
+        ]
+
+
+@pytest.fixture
+def query_budget() -> Callable[[int], AbstractContextManager[QueryLog]]:
+    """`with query_budget(3): ...` fails unless exactly 3 data statements run inside."""
+
+    @contextmanager
+    def budget(expected: int) -> Iterator[QueryLog]:
+        with CaptureQueriesContext(connection) as context:
+            log = QueryLog(context)
+            yield log
+        statements = log.statements
+        listing = "\n".join(f"{n}. {sql}" for n, sql in enumerate(statements, 1))
+        assert len(statements) == expected, (
+            f"expected {expected} statements, ran {len(statements)}:\n{listing}"
+        )
+
+    return budget

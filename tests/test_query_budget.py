@@ -1,0 +1,175 @@
+"""Every endpoint runs a fixed number of SQL statements, whatever the page size: pinned here for
+1 row and for 20 rows (articles on a page, comments on an article, tags on an article)."""
+
+import pytest
+
+from resources.models import ArticleTag, Favorite, Follow, Tag
+from tests import recipes
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+ROWS = [1, 20]
+
+
+@pytest.fixture
+def world(user, other_user):
+    """`user` follows `other_user`, who wrote the articles; every article has tags and
+    favorites, so every annotation has rows to count."""
+    Follow.objects.create(follower=user, followee=other_user)
+    tags = [Tag.objects.create(name=f"tag{n}") for n in range(3)]
+
+    def articles(count):
+        made = recipes.article.make(author=other_user, _quantity=count)
+        ArticleTag.objects.bulk_create([ArticleTag(article=a, tag=t) for a in made for t in tags])
+        Favorite.objects.bulk_create([Favorite(user=user, article=a) for a in made])
+        return made
+
+    return articles
+
+
+@pytest.mark.parametrize("rows", ROWS)
+@pytest.mark.parametrize(
+    ("path", "anonymous", "signed_in"),
+    [
+        ("/api/articles", 2, 3),
+        ("/api/articles?tag=tag1", 2, 3),
+        ("/api/articles?author=jane", 2, 3),
+        ("/api/articles?favorited=jake", 2, 3),
+        ("/api/articles?tag=tag1&author=jane&favorited=jake", 2, 3),
+    ],
+)
+def test_article_lists(api, user_api, world, query_budget, rows, path, anonymous, signed_in):
+    world(rows)
+
+    with query_budget(anonymous):
+        assert len(api.get(path).json()["articles"]) == rows
+    with query_budget(signed_in):
+        assert len(user_api.get(path).json()["articles"]) == rows
+
+
+@pytest.mark.parametrize("rows", ROWS)
+def test_feed(user_api, world, query_budget, rows):
+    world(rows)
+
+    with query_budget(3):
+        assert len(user_api.get("/api/articles/feed").json()["articles"]) == rows
+
+
+@pytest.mark.parametrize("tags", ROWS)
+def test_single_article(api, user_api, other_user, query_budget, tags):
+    article = recipes.article.make(author=other_user, slug="s")
+    names = [f"t{n}" for n in range(tags)]
+    ArticleTag.objects.bulk_create(
+        [ArticleTag(article=article, tag=Tag.objects.create(name=n)) for n in names]
+    )
+
+    with query_budget(1):
+        assert api.get("/api/articles/s").json()["article"]["tagList"] == sorted(names)
+    with query_budget(2):
+        assert user_api.get("/api/articles/s").status_code == 200
+
+
+@pytest.mark.parametrize(("tags", "statements"), [(0, 3), (1, 5), (3, 5), (10, 5)])
+def test_create_article_does_not_grow_with_tags(user_api, query_budget, tags, statements):
+    article = {
+        "title": "T",
+        "description": "D",
+        "body": "B",
+        "tagList": [f"t{n}" for n in range(tags)],
+    }
+
+    with query_budget(statements):
+        assert (
+            user_api.post("/api/articles", {"article": article}, format="json").status_code == 201
+        )
+
+
+@pytest.mark.parametrize("tags", [1, 10])
+def test_update_article(user, user_api, query_budget, tags):
+    recipes.article.make(author=user, slug="s")
+
+    with query_budget(4):
+        response = user_api.put("/api/articles/s", {"article": {"body": "new"}}, format="json")
+        assert response.status_code == 200
+    change = {"title": "New title", "tagList": [f"t{n}" for n in range(tags)]}
+    with query_budget(7):
+        response = user_api.put("/api/articles/s", {"article": change}, format="json")
+        assert response.status_code == 200
+
+
+@pytest.mark.parametrize("rows", ROWS)
+def test_delete_article(user, user_api, other_user, query_budget, rows):
+    article = recipes.article.make(author=user, slug="s")
+    recipes.comment.make(article=article, _quantity=rows)
+    Favorite.objects.bulk_create(
+        [Favorite(user=u, article=article) for u in recipes.user.make(_quantity=rows)]
+    )
+
+    with query_budget(6):
+        assert user_api.delete("/api/articles/s").status_code == 204
+
+
+@pytest.mark.parametrize("rows", ROWS)
+def test_favorite_and_unfavorite(user_api, world, query_budget, rows):
+    [article] = world(1)
+    Favorite.objects.bulk_create(
+        [Favorite(user=u, article=article) for u in recipes.user.make(_quantity=rows)]
+    )
+    path = f"/api/articles/{article.slug}/favorite"
+
+    with query_budget(4):
+        assert user_api.delete(path).status_code == 200
+    with query_budget(4):
+        assert user_api.post(path).status_code == 200
+
+
+@pytest.mark.parametrize("rows", ROWS)
+def test_comments(api, user_api, other_user, query_budget, rows):
+    article = recipes.article.make(author=other_user, slug="s")
+    recipes.comment.make(article=article, _quantity=rows)
+
+    with query_budget(2):
+        assert len(api.get("/api/articles/s/comments").json()["comments"]) == rows
+    with query_budget(3):
+        assert len(user_api.get("/api/articles/s/comments").json()["comments"]) == rows
+    with query_budget(4):
+        response = user_api.post(
+            "/api/articles/s/comments", {"comment": {"body": "x"}}, format="json"
+        )
+        assert response.status_code == 200
+    comment_id = response.json()["comment"]["id"]
+    with query_budget(3):
+        assert user_api.delete(f"/api/articles/s/comments/{comment_id}").status_code == 204
+
+
+@pytest.mark.parametrize("rows", ROWS)
+def test_tags(api, world, query_budget, rows):
+    world(rows)
+
+    with query_budget(1):
+        assert api.get("/api/tags").status_code == 200
+
+
+def test_profiles_and_follows(api, user_api, other_user, query_budget):
+    with query_budget(1):
+        assert api.get("/api/profiles/jane").status_code == 200
+    with query_budget(2):
+        assert user_api.get("/api/profiles/jane").status_code == 200
+    with query_budget(4):
+        assert user_api.post("/api/profiles/jane/follow").status_code == 200
+    with query_budget(4):
+        assert user_api.delete("/api/profiles/jane/follow").status_code == 200
+
+
+def test_users(api, user, user_api, query_budget):
+    with query_budget(1):
+        new = {"username": "new", "email": "new@example.com", "password": "password123"}
+        assert api.post("/api/users", {"user": new}, format="json").status_code == 201
+    with query_budget(1):
+        login = {"email": "jake@jake.jake", "password": PASSWORD}
+        assert api.post("/api/users/login", {"user": login}, format="json").status_code == 200
+    with query_budget(1):
+        assert user_api.get("/api/user").status_code == 200
+    with query_budget(2):
+        assert user_api.put("/api/user", {"user": {"bio": "x"}}, format="json").status_code == 200
