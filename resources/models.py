@@ -86,8 +86,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.username
 
 
+# Foreign keys that lead a composite index or unique constraint get no index of their own.
+
+
 class Follow(models.Model):
-    follower = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    follower = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+", db_index=False)
     followee = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -98,7 +101,6 @@ class Follow(models.Model):
                 condition=~models.Q(follower=models.F("followee")), name="follow_not_self"
             ),
         ]
-        indexes = [models.Index(fields=["followee"], name="follow_followee_idx")]
 
     def __str__(self) -> str:
         return f"{self.follower_id} follows {self.followee_id}"
@@ -118,7 +120,9 @@ class Article(models.Model):
     title = models.CharField(max_length=TITLE_MAX_LENGTH)
     description = models.CharField(max_length=DESCRIPTION_MAX_LENGTH)
     body = models.TextField(max_length=BODY_MAX_LENGTH)
-    author = models.ForeignKey(User, on_delete=models.CASCADE, related_name="articles")
+    author = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="articles", db_index=False
+    )
     tags = models.ManyToManyField(Tag, through="ArticleTag", related_name="articles", blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -145,8 +149,8 @@ class Article(models.Model):
 
 
 class ArticleTag(models.Model):
-    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="+")
-    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="+")
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="+", db_index=False)
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="+", db_index=False)
 
     class Meta:
         constraints = [
@@ -160,7 +164,8 @@ class ArticleTag(models.Model):
 
 
 class Favorite(models.Model):
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # Its index also counts an article's favorites.
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -168,15 +173,15 @@ class Favorite(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "article"], name="favorite_unique_pair")
         ]
-        # favoritesCount counts an article's rows.
-        indexes = [models.Index(fields=["article"], name="favorite_article_idx")]
 
     def __str__(self) -> str:
         return f"{self.user_id} favorites {self.article_id}"
 
 
 class Comment(models.Model):
-    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="comments")
+    article = models.ForeignKey(
+        Article, on_delete=models.CASCADE, related_name="comments", db_index=False
+    )
     author = models.ForeignKey(User, on_delete=models.CASCADE, related_name="comments")
     body = models.TextField(max_length=COMMENT_MAX_LENGTH)
     created_at = models.DateTimeField(default=timezone.now)
