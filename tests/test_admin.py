@@ -44,7 +44,7 @@ def test_admin_change_pages(staff_client, model):
 
 
 def test_a_moderator_deletes_an_article_and_its_comments_go_too(staff_client):
-    article = Article.objects.filter(comments__isnull=False).first()
+    article = Article.objects.filter(comments__isnull=False)[0]
 
     response = staff_client.post(f"/admin/resources/article/{article.pk}/delete/", {"post": "yes"})
 

@@ -59,7 +59,7 @@ def test_global_list(reader):
 
 
 def test_list_filters(reader):
-    tag = Tag.objects.first().name
+    tag = Tag.objects.order_by("pk")[0].name
     name = reader.username
     for filters in (
         {"tag": tag, "author": None, "favorited": None},
@@ -76,7 +76,7 @@ def test_feed(reader):
 
 
 def test_single_article_and_comments(reader):
-    article = Article.objects.first()
+    article = Article.objects.order_by("pk")[0]
     assert_uses_indexes(Article.objects.with_viewer(reader).filter(slug=article.slug))
     assert_uses_indexes(Comment.objects.with_viewer(reader).filter(article=article))
 
