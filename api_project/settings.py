@@ -199,18 +199,28 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": False,
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
     "TAGS": [
-        {"name": "Articles"},
-        {"name": "Comments"},
-        {"name": "Favorites"},
-        {"name": "Profile"},
-        {"name": "Tags"},
-        {"name": "User and Authentication"},
+        {"name": "Articles", "description": "Articles, the global list and the personal feed."},
+        {"name": "Comments", "description": "Comments on an article."},
+        {"name": "Favorites", "description": "Favoriting and unfavoriting articles."},
+        {"name": "Profile", "description": "Public profiles, following and unfollowing."},
+        {"name": "Tags", "description": "The tags in use."},
+        {
+            "name": "User and Authentication",
+            "description": "Registration, login, the signed-in user.",
+        },
     ],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "resources.schema.close_response_objects",
     ],
     "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {
+        "deepLinking": True,
+        "persistAuthorization": True,
+        "displayOperationId": True,
+        # No badge fetched from validator.swagger.io: the docs work offline.
+        "validatorUrl": None,
+    },
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }

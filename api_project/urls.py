@@ -5,12 +5,23 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from resources import exceptions
+from resources.views import offline_docs
 
 urlpatterns = [
     path("api/", include("resources.urls")),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    path("api/redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path(
+        "api/docs",
+        offline_docs(SpectacularSwaggerView.as_view(url_name="schema")),
+        name="docs",
+    ),
+    path(
+        "api/redoc",
+        offline_docs(
+            SpectacularRedocView.as_view(url_name="schema", template_name="conduit/redoc.html")
+        ),
+        name="redoc",
+    ),
     path("admin/", admin.site.urls),
     # Last: every other path answers 404 in the API's error shape, whatever DEBUG says.
     re_path(r"", exceptions.not_found),

@@ -1,9 +1,10 @@
 """Path converters: a path segment that cannot name a row never reaches the database."""
 
+from resources.models import USERNAME_PATTERN
+
 
 class UsernameConverter:
-    # Mirrors resources.models.username_validator.
-    regex = r"[\w.-]+"
+    regex = USERNAME_PATTERN
 
     def to_python(self, value: str) -> str:
         return value

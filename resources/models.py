@@ -20,11 +20,12 @@ TAG_MAX_LENGTH = 64
 TAGS_PER_ARTICLE = 10
 SLUG_MAX_LENGTH = 255
 
-# Usernames appear in URLs (/profiles/{username}), so they are letters (any script), digits,
-# and . _ - only.
+# Usernames appear in URLs (/profiles/{username}): ASCII letters and digits, then . _ - too.
+# ASCII keeps the pattern the same in every regex dialect a client might check it with.
+USERNAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]*"
 username_validator = RegexValidator(
-    r"^[\w.-]+\Z",
-    "Enter a username made of letters, digits and . _ - only.",
+    rf"^{USERNAME_PATTERN}\Z",
+    "Enter a username of letters, digits and . _ - (starting with a letter or digit).",
 )
 image_url_validator = URLValidator(schemes=["http", "https"])
 

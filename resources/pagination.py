@@ -37,6 +37,9 @@ class ArticlePagination(BasePagination):
     """Limit/offset paging with strict parameters: a non-integer, a limit below 1 or a negative
     offset is a 422; a limit above MAX_LIMIT is clamped to it."""
 
+    # The page's name in the schema, as the RealWorld spec calls it.
+    schema_name = "MultipleArticlesResponse"
+
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list:
         errors: dict[str, list[str]] = {}
         values = {}

@@ -19,6 +19,23 @@ AUTH_SCHEME_DESCRIPTION = (
     "password."
 )
 
+SUCCESS_DESCRIPTIONS = {"200": "OK", "201": "Created", "204": "No content"}
+
+ERROR_HEADERS = {
+    401: {
+        "WWW-Authenticate": {
+            "description": "The scheme to authenticate with: `Token`.",
+            "schema": {"type": "string"},
+        }
+    },
+    429: {
+        "Retry-After": {
+            "description": "Seconds to wait before retrying.",
+            "schema": {"type": "integer"},
+        }
+    },
+}
+
 ERROR_DESCRIPTIONS = {
     400: "The body is not valid JSON (or is not UTF-8, or nests too deeply).",
     401: "The token is missing (where one is required), malformed, expired or revoked.",
@@ -47,6 +64,12 @@ class JWTAuthenticationScheme(OpenApiAuthenticationExtension):
 class ConduitAutoSchema(AutoSchema):
     """Adds to each operation the error answers it can give, each with the errors body."""
 
+    def get_paginated_name(self, serializer_name: str) -> str:
+        # The paginator names its envelope as the RealWorld spec does (MultipleArticlesResponse).
+        return getattr(self._get_paginator(), "schema_name", None) or super().get_paginated_name(
+            serializer_name
+        )
+
     def error_statuses(self) -> list[int]:
         has_body = self.method in ("POST", "PUT") and self.get_request_serializer() is not None
         has_query = any(p.get("in") == "query" for p in self._get_parameters())
@@ -67,9 +90,16 @@ class ConduitAutoSchema(AutoSchema):
 
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
+        for code, response in responses.items():
+            if not response.get("description"):
+                response["description"] = SUCCESS_DESCRIPTIONS.get(code, "")
         for status in self.error_statuses():
             error = OpenApiResponse(GenericErrorModelSerializer, ERROR_DESCRIPTIONS[status])
-            responses.setdefault(str(status), self._get_response_for_code(error, str(status)))
+            response = responses.setdefault(
+                str(status), self._get_response_for_code(error, str(status))
+            )
+            if status in ERROR_HEADERS:
+                response["headers"] = ERROR_HEADERS[status]
         return responses
 
 

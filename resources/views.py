@@ -3,10 +3,18 @@ with a response template. Authentication, permissions, errors and paging are pro
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any, cast
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -23,17 +31,18 @@ from resources.permissions import IsAuthorOrReadOnly
 from serializers_templates.articles import (
     ArticleListItemSerializer,
     ArticleListQuerySerializer,
-    ArticleResponseSerializer,
     NewArticleRequestSerializer,
+    SingleArticleResponseSerializer,
     UpdateArticleRequestSerializer,
 )
 from serializers_templates.comments import (
-    CommentListResponseSerializer,
-    CommentResponseSerializer,
+    MultipleCommentsResponseSerializer,
     NewCommentRequestSerializer,
+    SingleCommentResponseSerializer,
 )
+from serializers_templates.errors import GenericErrorModelSerializer
 from serializers_templates.profiles import ProfileResponseSerializer
-from serializers_templates.tags import TagListResponseSerializer
+from serializers_templates.tags import TagsResponseSerializer
 from serializers_templates.users import (
     LoginUserRequestSerializer,
     NewUserRequestSerializer,
@@ -42,6 +51,48 @@ from serializers_templates.users import (
 )
 
 SLUG_PATTERN = r"[-a-zA-Z0-9_]+"
+
+# The API docs pages load everything from this server (drf-spectacular-sidecar assets); this
+# policy makes the browser refuse anything else, such as the image ReDoc's footer links to.
+DOCS_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self' 'unsafe-inline'; worker-src 'self' blob:; connect-src 'self'"
+)
+
+
+def offline_docs(view: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(view)
+    def docs_page(request: Any, *args: Any, **kwargs: Any) -> Any:
+        response = view(request, *args, **kwargs)
+        response["Content-Security-Policy"] = DOCS_CONTENT_SECURITY_POLICY
+        return response
+
+    return docs_page
+
+
+SLUG_PARAMETER = OpenApiParameter(
+    "slug",
+    str,
+    OpenApiParameter.PATH,
+    description="Slug of the article.",
+    pattern=f"^{SLUG_PATTERN}$",
+    examples=[OpenApiExample("An article", value="how-to-train-your-dragon")],
+)
+USERNAME_PARAMETER = OpenApiParameter(
+    "username",
+    str,
+    OpenApiParameter.PATH,
+    description="Username of the profile (letters of any script, digits, `.`, `_` and `-`); "
+    "letter case does not matter.",
+    examples=[OpenApiExample("A user", value="jake")],
+)
+COMMENT_ID_PARAMETER = OpenApiParameter(
+    "id",
+    # Mirrors resources.converters.RowIdConverter: at most 18 digits.
+    {"type": "integer", "format": "int64", "minimum": 0, "maximum": 10**18 - 1},
+    OpenApiParameter.PATH,
+    description="ID of the comment.",
+)
 
 
 def signed_in(request: Request) -> User:
@@ -138,6 +189,7 @@ def get_profile(queryset: Any, username: str) -> User:
     return user
 
 
+@extend_schema(parameters=[USERNAME_PARAMETER])
 class ProfileView(APIView):
     permission_classes = [AllowAny]
 
@@ -151,6 +203,7 @@ class ProfileView(APIView):
         return profile_response(request.user, username)
 
 
+@extend_schema(parameters=[USERNAME_PARAMETER])
 class ProfileFollowView(APIView):
     permission_classes = [IsAuthenticated]
 
@@ -160,7 +213,10 @@ class ProfileFollowView(APIView):
         summary="Follow a user",
         description="Idempotent: following someone you already follow changes nothing.",
         request=None,
-        responses={200: ProfileResponseSerializer},
+        responses={
+            200: ProfileResponseSerializer,
+            422: OpenApiResponse(GenericErrorModelSerializer, "You cannot follow yourself."),
+        },
     )
     def post(self, request: Request, username: str) -> Response:
         followee = get_profile(User.objects.all(), username)
@@ -187,7 +243,7 @@ def article_response(viewer: Any, pk: int, status_code: int = status.HTTP_200_OK
     """Re-reads the article through the viewer's queryset, so a write answers with the same
     favorited, favoritesCount and author.following as a read would."""
     article = Article.objects.with_viewer(viewer).get(pk=pk)
-    return Response(ArticleResponseSerializer({"article": article}).data, status=status_code)
+    return Response(SingleArticleResponseSerializer({"article": article}).data, status=status_code)
 
 
 def article_list_response(view: viewsets.GenericViewSet, queryset: Any) -> Response:
@@ -209,26 +265,29 @@ def article_list_response(view: viewsets.GenericViewSet, queryset: Any) -> Respo
         tags=["Articles"],
         summary="Create an article",
         request=NewArticleRequestSerializer,
-        responses={201: ArticleResponseSerializer},
+        responses={201: SingleArticleResponseSerializer},
     ),
     retrieve=extend_schema(
         operation_id="GetArticle",
         tags=["Articles"],
         summary="Get an article",
-        responses={200: ArticleResponseSerializer},
+        parameters=[SLUG_PARAMETER],
+        responses={200: SingleArticleResponseSerializer},
     ),
     update=extend_schema(
         operation_id="UpdateArticle",
         tags=["Articles"],
         summary="Update an article",
+        parameters=[SLUG_PARAMETER],
         description="Partial update, by the author only. A new title gives a new slug.",
         request=UpdateArticleRequestSerializer,
-        responses={200: ArticleResponseSerializer},
+        responses={200: SingleArticleResponseSerializer},
     ),
     destroy=extend_schema(
         operation_id="DeleteArticle",
         tags=["Articles"],
         summary="Delete an article",
+        parameters=[SLUG_PARAMETER],
         description="By the author only; its comments and favorites go with it.",
         responses={204: None},
     ),
@@ -279,7 +338,7 @@ class ArticleViewSet(viewsets.GenericViewSet):
 
     def retrieve(self, request: Request, slug: str) -> Response:
         article = self.get_object()
-        return Response(ArticleResponseSerializer({"article": article}).data)
+        return Response(SingleArticleResponseSerializer({"article": article}).data)
 
     def update(self, request: Request, slug: str) -> Response:
         article = self.get_object()
@@ -298,6 +357,7 @@ class ArticleViewSet(viewsets.GenericViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_schema(parameters=[SLUG_PARAMETER])
 class ArticleFavoriteView(APIView):
     permission_classes = [IsAuthenticated]
 
@@ -310,7 +370,7 @@ class ArticleFavoriteView(APIView):
         summary="Favorite an article",
         description="Idempotent: favoriting twice counts once.",
         request=None,
-        responses={200: ArticleResponseSerializer},
+        responses={200: SingleArticleResponseSerializer},
     )
     def post(self, request: Request, slug: str) -> Response:
         article = self.get_article(slug)
@@ -322,7 +382,7 @@ class ArticleFavoriteView(APIView):
         tags=["Favorites"],
         summary="Unfavorite an article",
         description="Idempotent: unfavoriting an article you have not favorited changes nothing.",
-        responses={200: ArticleResponseSerializer},
+        responses={200: SingleArticleResponseSerializer},
     )
     def delete(self, request: Request, slug: str) -> Response:
         article = self.get_article(slug)
@@ -338,20 +398,23 @@ class ArticleFavoriteView(APIView):
         operation_id="GetArticleComments",
         tags=["Comments"],
         summary="Get comments for an article",
+        parameters=[SLUG_PARAMETER],
         description="Oldest first. Auth is optional.",
-        responses={200: CommentListResponseSerializer},
+        responses={200: MultipleCommentsResponseSerializer},
     ),
     create=extend_schema(
         operation_id="CreateArticleComment",
         tags=["Comments"],
         summary="Create a comment for an article",
+        parameters=[SLUG_PARAMETER],
         request=NewCommentRequestSerializer,
-        responses={200: CommentResponseSerializer},
+        responses={200: SingleCommentResponseSerializer},
     ),
     destroy=extend_schema(
         operation_id="DeleteArticleComment",
         tags=["Comments"],
         summary="Delete a comment for an article",
+        parameters=[SLUG_PARAMETER, COMMENT_ID_PARAMETER],
         description="By the comment's author only.",
         responses={204: None},
     ),
@@ -373,7 +436,7 @@ class ArticleCommentViewSet(viewsets.GenericViewSet):
     def list(self, request: Request, slug: str) -> Response:
         article = self.get_article()
         comments = Comment.objects.with_viewer(request.user).filter(article=article)
-        return Response(CommentListResponseSerializer({"comments": comments}).data)
+        return Response(MultipleCommentsResponseSerializer({"comments": comments}).data)
 
     def create(self, request: Request, slug: str) -> Response:
         article = self.get_article()
@@ -382,7 +445,7 @@ class ArticleCommentViewSet(viewsets.GenericViewSet):
             author=signed_in(request), article=article, body=data["body"]
         )
         comment = Comment.objects.with_viewer(request.user).get(pk=created.pk)
-        return Response(CommentResponseSerializer({"comment": comment}).data)
+        return Response(SingleCommentResponseSerializer({"comment": comment}).data)
 
     def destroy(self, request: Request, slug: str, id: str) -> Response:
         services.comment_delete(comment=self.get_object())
@@ -399,8 +462,8 @@ class TagListView(APIView):
         operation_id="GetTags",
         tags=["Tags"],
         summary="Get tags",
-        responses={200: TagListResponseSerializer},
+        responses={200: TagsResponseSerializer},
     )
     def get(self, request: Request) -> Response:
         names = list(Tag.objects.popular().values_list("name", flat=True))
-        return Response(TagListResponseSerializer({"tags": names}).data)
+        return Response(TagsResponseSerializer({"tags": names}).data)

@@ -114,7 +114,7 @@ class UpdateArticleSerializer(serializers.Serializer):
     tagList = TagListField(required=False)
 
 
-class ArticleResponseSerializer(serializers.Serializer):
+class SingleArticleResponseSerializer(serializers.Serializer):
     article = ArticleSerializer(read_only=True)
 
 

@@ -1,5 +1,6 @@
 """The comment shapes."""
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from resources.models import COMMENT_MAX_LENGTH, Comment
@@ -22,11 +23,13 @@ class NewCommentSerializer(serializers.Serializer):
     body = StringField(max_length=COMMENT_MAX_LENGTH)
 
 
-class CommentResponseSerializer(serializers.Serializer):
+class SingleCommentResponseSerializer(serializers.Serializer):
     comment = CommentSerializer(read_only=True)
 
 
-class CommentListResponseSerializer(serializers.Serializer):
+# One object holding the list, not a list of objects (the view is a list action).
+@extend_schema_serializer(many=False)
+class MultipleCommentsResponseSerializer(serializers.Serializer):
     comments = CommentSerializer(many=True, read_only=True, help_text="Oldest first.")
 
 

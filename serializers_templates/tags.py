@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 
-class TagListResponseSerializer(serializers.Serializer):
+class TagsResponseSerializer(serializers.Serializer):
     tags = serializers.ListField(
         child=serializers.CharField(),
         read_only=True,
