@@ -41,7 +41,8 @@ def _api_routes(resolver: URLResolver, prefix: str = "") -> dict[str, set[str]]:
         assert isinstance(pattern, URLPattern)
         view = pattern.callback
         if getattr(view, "actions", None):
-            methods = set(view.actions)
+            # DRF adds "head" to a viewset's actions once it has served a GET.
+            methods = set(view.actions) & set(METHODS)
         else:
             methods = {m for m in METHODS if hasattr(getattr(view, "cls", None), m)}
         routes.setdefault(path, set()).update(methods)
