@@ -97,6 +97,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "api_project.urls"
+CSRF_FAILURE_VIEW = "resources.exceptions.csrf_failure"
 WSGI_APPLICATION = "api_project.wsgi.application"
 AUTH_USER_MODEL = "resources.User"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

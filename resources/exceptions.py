@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -76,7 +77,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 # --- Django's error views, used outside DRF ---------------------------------------------------
 
 
+@csrf_exempt
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    # CSRF-exempt like every API view: a POST to an unknown URL is a 404, not a CSRF failure.
     return error_response(status.HTTP_404_NOT_FOUND, "Not found.")
 
 
@@ -90,3 +93,8 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return error_response(status.HTTP_403_FORBIDDEN, "Permission denied.")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    # Only the session-authenticated admin checks CSRF; the API never does.
+    return error_response(status.HTTP_403_FORBIDDEN, f"CSRF verification failed: {reason}")

@@ -19,7 +19,7 @@ INTEGER_REQUIRED = "A valid integer is required."
 
 def _query_int(request: Request, name: str, default: int, minimum: int) -> int:
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     digits = raw[1:] if raw.startswith("-") else raw
     if not (digits.isascii() and digits.isdigit()):

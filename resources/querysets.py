@@ -129,13 +129,14 @@ class ArticleQuerySet(models.QuerySet):
     def filter_list(
         self, *, tag: str | None, author: str | None, favorited: str | None
     ) -> ArticleQuerySet:
+        """Articles matching every filter given; an empty or missing filter matches all."""
         m = _models()
         qs = self
-        if tag is not None:
+        if tag:
             qs = qs.filter(tags__name=tag)
-        if author is not None:
+        if author:
             qs = qs.filter(author__in=m.User.objects.with_username(author).values("pk"))
-        if favorited is not None:
+        if favorited:
             fans = m.User.objects.with_username(favorited).values("pk")
             qs = qs.filter(pk__in=m.Favorite.objects.filter(user__in=fans).values("article"))
         return qs

@@ -11,6 +11,7 @@ from resources.models import (
     TAG_MAX_LENGTH,
     TAGS_PER_ARTICLE,
     TITLE_MAX_LENGTH,
+    USERNAME_MAX_LENGTH,
     Article,
 )
 from serializers_templates.fields import StringField, TimestampField
@@ -127,10 +128,20 @@ class UpdateArticleRequestSerializer(serializers.Serializer):
 
 
 class ArticleListQuerySerializer(serializers.Serializer):
-    """Filters of the article list; they combine."""
+    """Filters of the article list; they combine, and an empty one filters nothing."""
 
-    tag = StringField(required=False, max_length=TAG_MAX_LENGTH, help_text="Filter by tag.")
-    author = StringField(required=False, max_length=64, help_text="Filter by author (username).")
+    tag = StringField(
+        required=False, allow_blank=True, max_length=TAG_MAX_LENGTH, help_text="Filter by tag."
+    )
+    author = StringField(
+        required=False,
+        allow_blank=True,
+        max_length=USERNAME_MAX_LENGTH,
+        help_text="Filter by author (username).",
+    )
     favorited = StringField(
-        required=False, max_length=64, help_text="Filter by favorites of a user (username)."
+        required=False,
+        allow_blank=True,
+        max_length=USERNAME_MAX_LENGTH,
+        help_text="Filter by favorites of a user (username).",
     )

@@ -26,9 +26,14 @@ def password_hash() -> str:
     return make_password(PASSWORD)
 
 
+def http_client() -> APIClient:
+    # CSRF checks on, as for any real client (the test client skips them by default).
+    return APIClient(enforce_csrf_checks=True)
+
+
 @pytest.fixture
 def api() -> APIClient:
-    return APIClient()
+    return http_client()
 
 
 @pytest.fixture
@@ -50,7 +55,7 @@ def other_user(make_user) -> User:
 
 
 def client_for(user: User) -> APIClient:
-    client = APIClient()
+    client = http_client()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=user)}")
     return client
 

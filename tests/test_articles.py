@@ -531,6 +531,7 @@ def test_a_limit_above_the_maximum_is_clamped(api, user):
     ("query", "errors"),
     [
         ("limit=abc", {"limit": ["A valid integer is required."]}),
+        ("limit=", {"limit": ["A valid integer is required."]}),
         ("limit=1.5", {"limit": ["A valid integer is required."]}),
         ("limit=-1", {"limit": ["Ensure this value is greater than or equal to 1."]}),
         ("limit=0", {"limit": ["Ensure this value is greater than or equal to 1."]}),
@@ -594,6 +595,7 @@ def test_filters_by_tag_author_and_favorited_combine(api, user, other_user):
     assert slugs("tag=unknown") == []
     assert slugs("author=nobody") == []
     assert slugs("favorited=nobody") == []
+    assert slugs("tag=&author=&favorited=") == ["c", "b", "a"]
 
 
 def test_filter_count_is_the_filtered_total_not_the_page(api, user):

@@ -21,6 +21,12 @@ def test_unknown_urls_and_trailing_slashes_are_json_404(api, path):
     assert_error(api.get(path), 404, "Not found.")
 
 
+@pytest.mark.parametrize("method", ["post", "put", "delete", "patch"])
+def test_unknown_urls_are_json_404_for_writes_too(api, method):
+    # Not a CSRF failure: the API has no cookies to protect.
+    assert_error(getattr(api, method)("/api/profiles/a%0Eb/follow"), 404, "Not found.")
+
+
 @pytest.mark.parametrize("debug", [True, False])
 def test_unknown_urls_are_json_404_whatever_debug_says(api, settings, debug):
     settings.DEBUG = debug
