@@ -5,6 +5,7 @@
     python3 dev.py test       install everything and run the test suite
     python3 dev.py lint       ruff (lint and format check), mypy, migration check
     python3 dev.py schema     regenerate openapi.yaml from the code
+    python3 dev.py fuzz       schemathesis with 1,000 examples per operation and a random seed
     python3 dev.py audit      pip-audit of the pinned dependencies
 
 Each creates .venv/ on first use and reinstalls only when a requirements file changed. Extra
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
+import shutil
 import subprocess
 import sys
 import venv
@@ -51,6 +54,20 @@ def install(requirements: str) -> None:
     stamp.write_text(digest)
 
 
+def install_node_tools() -> None:
+    """npm ci, for the tests that lint the schema and type-check TypeScript; they skip (with a
+    reason) where Node.js is not installed."""
+    if shutil.which("npm") is None:
+        print("npm not found: the schema-lint and TypeScript tests will be skipped.")
+        return
+    digest = hashlib.sha256((ROOT / "package-lock.json").read_bytes()).hexdigest()
+    stamp = ROOT / "node_modules" / ".installed"
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    run("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
+    stamp.write_text(digest)
+
+
 def manage(*args: str) -> None:
     run(PYTHON, "manage.py", *args)
 
@@ -64,7 +81,16 @@ def serve(args: list[str]) -> None:
 
 def test(args: list[str]) -> None:
     install("requirements-dev.txt")
+    install_node_tools()
     run(PYTHON, "-m", "pytest", *args)
+
+
+def fuzz(args: list[str]) -> None:
+    install("requirements-dev.txt")
+    seed = str(random.randrange(2**32))  # noqa: S311 (a test seed, printed for replay)
+    print(f"schemathesis seed: {seed}")
+    env = {"SCHEMATHESIS_EXAMPLES": "1000", "SCHEMATHESIS_SEED": seed}
+    run(PYTHON, "-m", "pytest", "tests/test_schemathesis.py", "-s", *args, env=env)
 
 
 def lint(args: list[str]) -> None:
@@ -87,7 +113,14 @@ def audit(args: list[str]) -> None:
     )
 
 
-COMMANDS = {"serve": serve, "test": test, "lint": lint, "schema": schema, "audit": audit}
+COMMANDS = {
+    "serve": serve,
+    "test": test,
+    "lint": lint,
+    "schema": schema,
+    "fuzz": fuzz,
+    "audit": audit,
+}
 
 
 def main() -> None:
