@@ -11,7 +11,7 @@ import yaml
 from resources.authentication import token_issue
 from resources.models import Tag
 from tests import recipes
-from tests.tools import ROOT, chromium
+from tests.tools import ROOT, chromium, wait_for_live_server_requests
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,11 +33,12 @@ BROWSER_ARGS = [
 
 
 @pytest.fixture
-def browser_page():
+def browser_page(token):
+    """A page in headless chromium. It starts after the data the page shows is written: under
+    Playwright's event loop, database work in this thread would open a second connection."""
     executable = chromium()
     sync_api = pytest.importorskip("playwright.sync_api")
-    # Playwright's sync API runs an event loop in this thread; the test's own database work is
-    # done before the browser starts and the server runs in its own thread.
+    # Playwright's sync API runs an event loop in this thread; the server has its own threads.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=BROWSER_ARGS)
@@ -55,6 +56,8 @@ def browser_page():
         page.route("**/*", guard)
         yield page, outside
         browser.close()
+    wait_for_live_server_requests()
+
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
@@ -76,7 +79,7 @@ def try_it(page, operation_id: str) -> str:
     return status.inner_text().strip()
 
 
-def test_swagger_ui_renders_every_operation_and_runs_them_offline(live_server, browser_page, token):
+def test_swagger_ui_renders_every_operation_and_runs_them_offline(live_server, token, browser_page):
     page, outside = browser_page
 
     page.goto(f"{live_server.url}/api/docs")
@@ -94,7 +97,7 @@ def test_swagger_ui_renders_every_operation_and_runs_them_offline(live_server, b
     assert outside == []
 
 
-def test_redoc_renders_every_operation_offline(live_server, browser_page, token):
+def test_redoc_renders_every_operation_offline(live_server, browser_page):
     page, outside = browser_page
 
     page.goto(f"{live_server.url}/api/redoc")

@@ -14,6 +14,7 @@ from django.core.management import call_command
 
 from resources import services
 from resources.authentication import token_issue
+from tests.tools import wait_for_live_server_requests
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -80,6 +81,7 @@ def test_the_server_obeys_its_schema(live_server, token, tmp_path, group):
         command, cwd=tmp_path, capture_output=True, text=True, check=False, timeout=3600
     )
 
+    wait_for_live_server_requests()
     summary = result.stdout[result.stdout.rfind("SUMMARY") :]
     print(summary)
     assert result.returncode == 0, result.stdout[-20_000:]

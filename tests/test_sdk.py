@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tools import ROOT, node_tool
+from tests.tools import ROOT, node_tool, wait_for_live_server_requests
 
 BIN = Path(sys.executable).parent
 
@@ -51,6 +51,7 @@ def test_a_generated_python_client_drives_the_whole_flow(live_server, conduit_cl
     models = importlib.import_module("conduit_client.models")
     base = f"{live_server.url}/api"
     anonymous = conduit_client.Client(base_url=base, raise_on_unexpected_status=True)
+    clients = [anonymous]
 
     def register(name):
         new_user = models.NewUser(
@@ -66,9 +67,11 @@ def test_a_generated_python_client_drives_the_whole_flow(live_server, conduit_cl
             .sync(client=anonymous, body=models.LoginUserRequest(user=credentials))
             .user.token
         )
-        return conduit_client.AuthenticatedClient(
+        client = conduit_client.AuthenticatedClient(
             base_url=base, token=token, prefix="Token", raise_on_unexpected_status=True
         )
+        clients.append(client)
+        return client
 
     author, reader = register("author"), register("reader")
 
@@ -116,6 +119,10 @@ def test_a_generated_python_client_drives_the_whole_flow(live_server, conduit_cl
     assert missing.parsed.errors.additional_properties == {
         "body": ["No Article matches the given query."]
     }
+
+    for client in clients:
+        client.get_httpx_client().close()
+    wait_for_live_server_requests()
 
 
 def test_generated_typescript_types_check_a_usage_file(tmp_path):

@@ -2,6 +2,8 @@
 
 import os
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -33,3 +35,14 @@ def chromium() -> str:
     if path is None:
         missing("chromium is not installed: run `apt-get install chromium`")
     return str(path)
+
+
+def wait_for_live_server_requests(timeout: float = 10) -> None:
+    """Waits until the live server's request threads (which hold database connections) have
+    finished, once the clients hung up; PostgreSQL refuses to drop the test database while
+    they are connected."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not any("process_request_thread" in t.name for t in threading.enumerate()):
+            return
+        time.sleep(0.05)
