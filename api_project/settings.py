@@ -6,6 +6,7 @@ ALLOWED_HOSTS rather than guess.
 """
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -179,6 +180,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "resources.pagination.ArticlePagination",
     "DEFAULT_SCHEMA_CLASS": "resources.schema.ConduitAutoSchema",
     "EXCEPTION_HANDLER": "resources.exceptions.exception_handler",
+    # Every write is rate-limited per user unless a view says otherwise (see RATE_LIMITS).
+    "DEFAULT_THROTTLE_CLASSES": ["resources.throttling.UserWriteThrottle"],
     "DEFAULT_METADATA_CLASS": "resources.metadata.AllowedMethodsMetadata",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -225,6 +228,37 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# --- Rate limits ------------------------------------------------------------------------------
+
+# Counted in the cache (Redis in production, so every app server shares the counts). Each can be
+# set with RATE_LIMIT_<SCOPE>, e.g. RATE_LIMIT_LOGIN_ACCOUNT=5/min, or "off".
+_RATE = re.compile(r"^\d+/(s|sec|m|min|h|hour|d|day)$")
+
+
+def rate_limit(scope: str, default: str) -> str | None:
+    name = f"RATE_LIMIT_{scope.upper()}"
+    value = env_str(name, default)
+    if value.lower() == "off":
+        return None
+    if not _RATE.match(value):
+        raise ImproperlyConfigured(f"{name} must look like 10/min (or be off), not {value!r}.")
+    return value
+
+
+RATE_LIMITS = {
+    "login_ip": rate_limit("login_ip", "30/min"),
+    "login_account": rate_limit("login_account", "10/min"),
+    "registration_ip": rate_limit("registration_ip", "20/hour"),
+    "registration_account": rate_limit("registration_account", "5/hour"),
+    "write": rate_limit("write", "300/hour"),
+    "article_write": rate_limit("article_write", "60/hour"),
+    "comment_write": rate_limit("comment_write", "120/hour"),
+    "favorite": rate_limit("favorite", "600/hour"),
+    "follow": rate_limit("follow", "600/hour"),
+}
+# Proxies in front of the app that append to X-Forwarded-For; 0 trusts none of it.
+TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
 
 # --- CORS -------------------------------------------------------------------------------------
 

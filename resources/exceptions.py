@@ -7,8 +7,10 @@ contract names (422 for validation).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
@@ -17,6 +19,8 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from resources.renderers import JSONRenderer
+
+logger = logging.getLogger(__name__)
 
 GENERAL_ERROR_KEY = "body"
 
@@ -61,7 +65,26 @@ def errors_from_detail(detail: Any) -> dict[str, list[str]]:
     return out
 
 
+class DatabaseUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The database is unavailable; try again shortly."
+    default_code = "database_unavailable"
+
+
+# Seconds a client should wait after a 503 before retrying.
+DATABASE_RETRY_AFTER = 5
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # The server is down, restarting or too slow (statement timeout): a clear, retryable
+        # answer instead of a 500, logged for the operator.
+        logger.warning("Database unavailable: %s", exc)
+        response = drf_exception_handler(DatabaseUnavailable(), context)
+        if response is not None:
+            response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+            response.data = {"errors": errors_from_detail(DatabaseUnavailable.default_detail)}
+        return response
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

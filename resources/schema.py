@@ -35,6 +35,7 @@ ERROR_HEADERS = {
         }
     },
 }
+ERROR_HEADERS[503] = ERROR_HEADERS[429]
 
 ERROR_DESCRIPTIONS = {
     400: "The body is not valid JSON (or is not UTF-8, or nests too deeply).",
@@ -45,6 +46,7 @@ ERROR_DESCRIPTIONS = {
     415: "The body is not `application/json`.",
     422: "A parameter or field is invalid; each is named with its messages.",
     429: "Too many requests; retry after the number of seconds in `Retry-After`.",
+    503: "The database is unreachable or too slow; retry after `Retry-After` seconds.",
 }
 
 
@@ -73,7 +75,7 @@ class ConduitAutoSchema(AutoSchema):
     def error_statuses(self) -> list[int]:
         has_body = self.method in ("POST", "PUT") and self.get_request_serializer() is not None
         has_query = any(p.get("in") == "query" for p in self._get_parameters())
-        statuses = [401]
+        statuses = [401, 503]
         if has_body:
             statuses += [400, 413, 415, 422]
         elif has_query:
@@ -84,7 +86,7 @@ class ConduitAutoSchema(AutoSchema):
             statuses.append(403)
         if "{" in self.path:
             statuses.append(404)
-        if self.view.get_throttles():
+        if any(t.applies_to(self.method) for t in self.view.get_throttles()):
             statuses.append(429)
         return sorted(statuses)
 

@@ -228,7 +228,9 @@ def article_update(
 
     def save(slug: str) -> None:
         article.slug = slug
-        article.save(update_fields=[*changed, "slug"])
+        values = {name: getattr(article, name) for name in [*changed, "slug"]}
+        if not Article.objects.filter(pk=article.pk).update(**values):
+            raise NotFound("Article not found.")
         if tag_names is not None:
             ArticleTag.objects.filter(article=article).delete()
             _article_set_tags(article=article, names=tag_names)
@@ -242,7 +244,13 @@ def article_update(
 
 
 def article_delete(*, article: Article) -> None:
-    article.delete()
+    """Deletes the article with its comments, favorites and tag links. The row is locked first,
+    so a comment or favorite written at the same moment waits, then fails (the API answers it
+    404) instead of slipping in between and failing the delete."""
+    with transaction.atomic():
+        if not Article.objects.select_for_update().filter(pk=article.pk).exists():
+            raise NotFound("Article not found.")
+        article.delete()
 
 
 def article_favorite(*, user: User, article: Article) -> None:

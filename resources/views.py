@@ -28,6 +28,12 @@ from resources import services
 from resources.authentication import token_issue
 from resources.models import Article, Comment, Tag, User
 from resources.permissions import IsAuthorOrReadOnly
+from resources.throttling import (
+    LoginAccountThrottle,
+    LoginIPThrottle,
+    RegistrationAccountThrottle,
+    RegistrationIPThrottle,
+)
 from serializers_templates.articles import (
     ArticleListItemSerializer,
     ArticleListQuerySerializer,
@@ -117,6 +123,7 @@ def user_response(user: User, token: str, status_code: int = status.HTTP_200_OK)
 
 class UserRegistrationView(APIView):
     permission_classes = [AllowAny]
+    throttle_classes = [RegistrationIPThrottle, RegistrationAccountThrottle]
 
     @extend_schema(
         operation_id="CreateUser",
@@ -133,6 +140,8 @@ class UserRegistrationView(APIView):
 
 class UserLoginView(APIView):
     permission_classes = [AllowAny]
+    # Checked before the password is hashed, so a flood costs no Argon2 time.
+    throttle_classes = [LoginIPThrottle, LoginAccountThrottle]
 
     @extend_schema(
         operation_id="Login",
@@ -206,6 +215,7 @@ class ProfileView(APIView):
 @extend_schema(parameters=[USERNAME_PARAMETER])
 class ProfileFollowView(APIView):
     permission_classes = [IsAuthenticated]
+    throttle_scope = "follow"
 
     @extend_schema(
         operation_id="FollowUserByUsername",
@@ -301,6 +311,7 @@ def article_list_response(view: viewsets.GenericViewSet, queryset: Any) -> Respo
 class ArticleViewSet(viewsets.GenericViewSet):
     lookup_field = "slug"
     lookup_value_regex = SLUG_PATTERN
+    throttle_scope = "article_write"
     permission_classes = [IsAuthenticatedOrReadOnly, IsAuthorOrReadOnly]
 
     def get_queryset(self) -> Any:
@@ -360,6 +371,7 @@ class ArticleViewSet(viewsets.GenericViewSet):
 @extend_schema(parameters=[SLUG_PARAMETER])
 class ArticleFavoriteView(APIView):
     permission_classes = [IsAuthenticated]
+    throttle_scope = "favorite"
 
     def get_article(self, slug: str) -> Article:
         return get_object_or_404(Article.objects.only("pk"), slug=slug)
@@ -425,6 +437,7 @@ class ArticleCommentViewSet(viewsets.GenericViewSet):
 
     lookup_field = "id"
     pagination_class = None
+    throttle_scope = "comment_write"
     permission_classes = [IsAuthenticatedOrReadOnly, IsAuthorOrReadOnly]
 
     def get_queryset(self) -> Any:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from functools import cache
 
 import pytest
 from django.contrib.auth.hashers import make_password
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
@@ -20,7 +21,7 @@ from tests import recipes
 PASSWORD = "correct horse battery staple"
 
 
-@cache
+@functools.cache
 def password_hash() -> str:
     # Argon2 is slow on purpose; hash the shared test password once per run.
     return make_password(PASSWORD)
@@ -29,6 +30,14 @@ def password_hash() -> str:
 def http_client() -> APIClient:
     # CSRF checks on, as for any real client (the test client skips them by default).
     return APIClient(enforce_csrf_checks=True)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> Iterator[None]:
+    # Rate-limit counters live in the cache; each test starts with none.
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
