@@ -1,0 +1,181 @@
+"""Concurrent clients on PostgreSQL: no server errors, no duplicate rows, counts that match.
+
+Each scenario releases 20 threads at once (each a client with its own database connection)
+and is repeated 20 times."""
+
+import random
+import threading
+from collections.abc import Callable
+from functools import partial
+
+import pytest
+from django.db import connection
+from django.db.models import Count
+
+from resources.models import Article, ArticleTag, Comment, Favorite, Tag, User
+from tests import recipes
+from tests.conftest import client_for, http_client
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="SQLite runs one writer at a time; concurrency is checked on PostgreSQL",
+    ),
+]
+
+THREADS = 20
+REPETITIONS = 20
+
+
+@pytest.fixture(autouse=True)
+def no_rate_limits(settings):
+    settings.RATE_LIMITS = dict.fromkeys(settings.RATE_LIMITS)
+
+
+def at_once(actions: list[Callable[[], object]]) -> list[object]:
+    """Runs each action in its own thread, all released together; answers their results."""
+    barrier = threading.Barrier(len(actions))
+    results: list[object] = [None] * len(actions)
+
+    def run(index: int, action: Callable[[], object]) -> None:
+        barrier.wait()
+        try:
+            results[index] = action()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(actions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def statuses(responses) -> set[int]:
+    return {response.status_code for response in responses}
+
+
+def test_one_user_favoriting_one_article_at_once():
+    reader = recipes.user.make()
+    for _ in range(REPETITIONS):
+        article = recipes.article.make()
+        clients = [client_for(reader) for _ in range(THREADS)]
+
+        responses = at_once(
+            [partial(c.post, f"/api/articles/{article.slug}/favorite") for c in clients]
+        )
+
+        assert statuses(responses) == {200}
+        assert Favorite.objects.filter(user=reader, article=article).count() == 1
+        assert {r.json()["article"]["favoritesCount"] for r in responses} == {1}
+
+
+def test_many_users_favoriting_and_unfavoriting_at_random():
+    readers = recipes.user.make(_quantity=THREADS)
+    article = recipes.article.make()
+    path = f"/api/articles/{article.slug}/favorite"
+    shuffle = random.Random(7)  # noqa: S311 (a reproducible test schedule)
+    for _ in range(REPETITIONS):
+        clients = [client_for(reader) for reader in readers]
+        methods = [shuffle.choice(["post", "delete"]) for _ in clients]
+
+        responses = at_once(
+            [partial(getattr(c, m), path) for c, m in zip(clients, methods, strict=True)]
+        )
+
+        assert statuses(responses) == {200}
+        rows = Favorite.objects.filter(article=article)
+        assert rows.count() == rows.values("user").distinct().count()
+        shown = (
+            http_client().get(f"/api/articles/{article.slug}").json()["article"]["favoritesCount"]
+        )
+        assert shown == rows.count()
+        favorited = {r.user for r in rows}
+        for reader, method in zip(readers, methods, strict=True):
+            assert (reader in favorited) == (method == "post")
+
+
+def test_the_same_title_created_at_once():
+    authors = recipes.user.make(_quantity=THREADS)
+    for repetition in range(REPETITIONS):
+        title = f"Breaking news {repetition}"
+        clients = [client_for(author) for author in authors]
+        body = {"article": {"title": title, "description": "d", "body": "b"}}
+
+        responses = at_once(
+            [partial(c.post, "/api/articles", body, format="json") for c in clients]
+        )
+
+        assert statuses(responses) == {201}
+        slugs = {r.json()["article"]["slug"] for r in responses}
+        assert len(slugs) == THREADS
+        assert f"breaking-news-{repetition}" in slugs
+        assert Article.objects.filter(title=title).count() == THREADS
+
+
+def test_the_same_account_registered_at_once_in_different_letter_case():
+    for repetition in range(REPETITIONS):
+        name = f"racer{repetition}"
+        variants = [
+            "".join(ch.upper() if (n >> i) & 1 else ch for i, ch in enumerate(name))
+            for n in range(THREADS)
+        ]
+        actions = [
+            partial(
+                http_client().post,
+                "/api/users",
+                {"user": {"username": v, "email": f"{v}@Example.com", "password": "password1"}},
+                format="json",
+            )
+            for v in variants
+        ]
+
+        responses = at_once(actions)
+
+        codes = sorted(r.status_code for r in responses)
+        assert codes == [201] + [422] * (THREADS - 1)
+        assert User.objects.with_username(name).count() == 1
+        assert User.objects.with_email(f"{name}@example.com").count() == 1
+
+
+def test_a_brand_new_tag_on_many_articles_at_once():
+    authors = recipes.user.make(_quantity=THREADS)
+    for repetition in range(REPETITIONS):
+        tag = f"brand-new-{repetition}"
+        clients = [client_for(author) for author in authors]
+        body = {
+            "article": {"title": "T", "description": "d", "body": "b", "tagList": [tag, "shared"]}
+        }
+
+        responses = at_once(
+            [partial(c.post, "/api/articles", body, format="json") for c in clients]
+        )
+
+        assert statuses(responses) == {201}
+        assert Tag.objects.filter(name=tag).count() == 1
+        assert ArticleTag.objects.filter(tag__name=tag).count() == THREADS
+    assert not Tag.objects.values("name").annotate(n=Count("id")).filter(n__gt=1).exists()
+
+
+def test_a_comment_posted_while_its_article_is_deleted():
+    author = recipes.user.make()
+    commenters = recipes.user.make(_quantity=THREADS - 1)
+    for _ in range(REPETITIONS):
+        article = recipes.article.make(author=author)
+        path = f"/api/articles/{article.slug}"
+        deleter = client_for(author)
+        clients = [client_for(c) for c in commenters]
+        comment = {"comment": {"body": "first!"}}
+        actions = [partial(deleter.delete, path)] + [
+            partial(c.post, f"{path}/comments", comment, format="json") for c in clients
+        ]
+
+        deleted, *commented = at_once(actions)
+
+        assert deleted.status_code == 204
+        assert statuses(commented) <= {200, 404}
+        assert not Article.objects.filter(pk=article.pk).exists()
+        assert not Comment.objects.filter(article_id=article.pk).exists()
