@@ -84,7 +84,12 @@ INSTALLED_APPS = [
     "resources",
 ]
 
+METRICS_ENABLED = env_bool("METRICS_ENABLED", False)
+
 MIDDLEWARE = [
+    "resources.middleware.RequestLogMiddleware",
+    *(["resources.metrics.MetricsMiddleware"] if METRICS_ENABLED else []),
+    "resources.middleware.HealthProbeMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "resources.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -125,6 +130,14 @@ SILENCED_SYSTEM_CHECKS = [
     # User.email, the login field, is unique through the case-insensitive constraint
     # `user_email_ci_unique`, which is stricter than the unique=True this check looks for.
     "auth.E003",
+    # SECURE_SSL_REDIRECT: TLS is terminated in front of the app (load balancer, ingress), which
+    # redirects plain HTTP there; health probes reach the app over HTTP. Set
+    # SECURE_SSL_REDIRECT=true where the app itself faces the internet.
+    "security.W008",
+    # HSTS includeSubDomains and preload commit every subdomain of the API's domain, a decision
+    # for the domain's owner: SECURE_HSTS_INCLUDE_SUBDOMAINS=true, SECURE_HSTS_PRELOAD=true.
+    "security.W005",
+    "security.W021",
 ]
 
 # --- Database ---------------------------------------------------------------------------------
@@ -146,14 +159,47 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         }
     )
 
+# A read replica: reads go there, writes (and a request's reads after its first write) to the
+# primary. In tests the replica is the test database itself.
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL,
+        conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
+        conn_health_checks=True,
+    )
+    DATABASES["replica"]["OPTIONS"] = DATABASES["default"].get("OPTIONS", {})
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["api_project.db_routers.PrimaryReplicaRouter"]
+
 # --- Cache ------------------------------------------------------------------------------------
 
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "conduit",
+# Redis in production: the cache and the rate-limit counts every app server shares. It holds no
+# data of record, so when it is down the API keeps serving: cache calls fail open (and are
+# logged), and /readyz reports it.
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "conduit",
+            "OPTIONS": {
+                "IGNORE_EXCEPTIONS": True,
+                "SOCKET_CONNECT_TIMEOUT": 0.5,
+                "SOCKET_TIMEOUT": 0.5,
+            },
+        }
     }
-}
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    DJANGO_REDIS_LOGGER = "conduit.cache"
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "conduit",
+        }
+    }
 
 # --- Authentication ---------------------------------------------------------------------------
 
@@ -271,11 +317,55 @@ CORS_ALLOW_HEADERS = ["authorization", "content-type", "accept", "x-request-id"]
 CORS_EXPOSE_HEADERS = ["x-request-id", "retry-after"]
 CORS_URLS_REGEX = r"^/api/.*$"
 
+# --- HTTPS and security headers ---------------------------------------------------------------
+
+# Behind a proxy or load balancer that terminates TLS, name the header it sets, e.g.
+# SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto (Django then trusts "https" in it).
+_proxy_ssl_header = env_str("SECURE_PROXY_SSL_HEADER")
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = (f"HTTP_{_proxy_ssl_header.upper().replace('-', '_')}", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# Probes and metrics are scraped over plain HTTP inside the deployment.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# Sent only on responses to HTTPS requests.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Cookies exist only for the admin; off DEBUG they travel over HTTPS only.
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+
 # --- Request limits ---------------------------------------------------------------------------
 
 # Bodies above this many bytes are refused with 413 before they are read.
 MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+
+# --- Logs -------------------------------------------------------------------------------------
+
+# One JSON object per line on stdout: an access line per request (conduit.request), and
+# warnings and errors with their request id.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "resources.json_logging.JSONFormatter"}},
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "json",
+        }
+    },
+    "root": {"handlers": ["stdout"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # 4xx answers are in the access log already; django.request adds only server errors.
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "WARNING"},
+    },
+}
 
 # --- Internationalisation, static files -------------------------------------------------------
 

@@ -9,4 +9,6 @@ class ResourcesConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the Token scheme with drf-spectacular.
-        from resources import schema  # noqa: F401
+        from resources import json_logging, schema  # noqa: F401
+
+        json_logging.install_request_ids()

@@ -1,12 +1,23 @@
-"""Middleware that guards the API before any view runs."""
+"""Middleware: request ids and access logs, health probes, and the body-size guard."""
 
+import logging
+import re
+import time
+import uuid
 from collections.abc import Callable
+from functools import partial
 
 from django.conf import settings
+from django.core.cache import cache
+from django.db import connections
 from django.http import HttpRequest, HttpResponse
 from rest_framework import status
 
+from resources import json_logging
 from resources.exceptions import error_response
+from resources.renderers import JSONRenderer
+
+logger = logging.getLogger(__name__)
 
 
 class BodySizeLimitMiddleware:
@@ -28,3 +39,105 @@ class BodySizeLimitMiddleware:
                 f"Request body is larger than the limit of {self.limit} bytes.",
             )
         return self.get_response(request)
+
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}\Z")
+# Probes and scrapes are answered without an access-log line each.
+_QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+access_log = logging.getLogger("conduit.request")
+
+
+class RequestLogMiddleware:
+    """Gives every request an id (the client's X-Request-ID when it sends a sane one) and
+    writes one access-log line per request when it is answered."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        start = time.perf_counter()
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+        request.id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex  # type: ignore[attr-defined]
+        token = json_logging.request_id.set(request.id)  # type: ignore[attr-defined]
+        try:
+            response = self.get_response(request)
+        finally:
+            json_logging.request_id.reset(token)
+        response[REQUEST_ID_HEADER] = request.id  # type: ignore[attr-defined]
+        if request.path not in _QUIET_PATHS:
+            user = getattr(request, "user", None)
+            access_log.info(
+                "%s %s %s",
+                request.method,
+                request.path,
+                response.status_code,
+                extra={
+                    "request_line": True,
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - start) * 1000, 2),
+                    "request_id": request.id,  # type: ignore[attr-defined]
+                    "user_id": user.pk if user is not None and user.is_authenticated else None,
+                },
+            )
+        return response
+
+
+class HealthProbeMiddleware:
+    """/healthz (the process answers; no I/O), /readyz (database and cache reachable) and, when
+    METRICS_ENABLED, /metrics. Answered before host validation, since probes and scrapers
+    address the app by IP."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path == "/healthz":
+            return _json(status.HTTP_200_OK, {"status": "ok"})
+        if request.path == "/readyz":
+            return readiness()
+        if request.path == "/metrics" and settings.METRICS_ENABLED:
+            from resources.metrics import metrics_response
+
+            return metrics_response()
+        return self.get_response(request)
+
+
+def _json(status_code: int, body: dict) -> HttpResponse:
+    return HttpResponse(
+        JSONRenderer().render(body), status=status_code, content_type="application/json"
+    )
+
+
+def _check_database(alias: str) -> None:
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _check_cache() -> None:
+    # The cache fails open (errors become misses), so a round trip is the only honest test.
+    key, token = "readyz", uuid.uuid4().hex
+    cache.set(key, token, timeout=10)
+    if cache.get(key) != token:
+        raise ConnectionError("the cache did not keep a value")
+
+
+def readiness() -> HttpResponse:
+    checks: dict[str, Callable[[], None]] = {
+        alias if alias != "default" else "database": partial(_check_database, alias)
+        for alias in connections
+    }
+    checks["cache"] = _check_cache
+    failures: dict[str, list[str]] = {}
+    for name, check in checks.items():
+        try:
+            check()
+        except Exception as exc:  # noqa: BLE001 (any failure means: not ready)
+            # The details (hosts, ports) go to the log, not to whoever asks.
+            logger.warning("Not ready: %s: %s", name, exc)
+            failures[name] = [f"The {name} is unreachable ({exc.__class__.__name__})."]
+    if failures:
+        return _json(status.HTTP_503_SERVICE_UNAVAILABLE, {"errors": failures})
+    return _json(status.HTTP_200_OK, {"status": "ready", "checks": dict.fromkeys(checks, "ok")})
