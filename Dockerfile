@@ -32,6 +32,7 @@ COPY --from=build --chown=conduit:conduit /app /app
 WORKDIR /app
 USER conduit
 EXPOSE 8000
+ENV PORT=8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
-    CMD ["python3", "-c", "import urllib.request, sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status != 200)"]
+    CMD ["python3", "-c", "import os, sys, urllib.request; url = 'http://127.0.0.1:%s/healthz' % os.environ['PORT']; sys.exit(urllib.request.urlopen(url, timeout=2).status != 200)"]
 CMD ["gunicorn", "--config", "gunicorn.conf.py", "api_project.wsgi:application"]

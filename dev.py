@@ -6,6 +6,7 @@
     python3 dev.py lint       ruff (lint and format check), mypy, migration check
     python3 dev.py schema     regenerate openapi.yaml from the code
     python3 dev.py fuzz       schemathesis with 1,000 examples per operation and a random seed
+    python3 dev.py forward    the test suite on the next Django (6.1, Python 3.12+), in .venv-next
     python3 dev.py audit      pip-audit of the pinned dependencies
 
 Each creates .venv/ on first use and reinstalls only when a requirements file changed. Extra
@@ -113,12 +114,51 @@ def audit(args: list[str]) -> None:
     )
 
 
+# The next Django release the suite must keep passing on; it needs Python 3.12 or newer.
+NEXT_DJANGO = "Django==6.1.3"
+NEXT_VENV = ROOT / ".venv-next"
+
+
+def next_python() -> str:
+    """A Python 3.12+ interpreter: $NEXT_PYTHON, pyenv's, or one on PATH."""
+    candidates = [os.environ.get("NEXT_PYTHON", "")]
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    candidates += sorted(str(p) for p in pyenv.glob("3.1[2-9]*/bin/python3"))[::-1]
+    candidates += [shutil.which(name) or "" for name in ("python3.13", "python3.12")]
+    for candidate in filter(None, candidates):
+        probe = [candidate, "-c", "import sys; sys.exit(sys.version_info < (3, 12))"]
+        if subprocess.run(probe, capture_output=True).returncode == 0:
+            return candidate
+    sys.exit("No Python 3.12+ found for the next Django: set NEXT_PYTHON.")
+
+
+def forward(args: list[str]) -> None:
+    python = NEXT_VENV / "bin" / "python"
+    if not python.exists():
+        run(next_python(), "-m", "venv", NEXT_VENV)
+        run(python, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    requirements = (ROOT / "requirements.txt").read_text()
+    pinned = requirements.replace("Django==", "# replaced by the next release: Django==")
+    next_requirements = NEXT_VENV / "requirements.txt"
+    next_requirements.write_text(f"{pinned}\n{NEXT_DJANGO}\n")
+    dev = (
+        (ROOT / "requirements-dev.txt")
+        .read_text()
+        .replace("-r requirements.txt", f"-r {next_requirements}")
+    )
+    (NEXT_VENV / "requirements-dev.txt").write_text(dev)
+    run(python, "-m", "pip", "install", "--quiet", "-r", NEXT_VENV / "requirements-dev.txt")
+    install_node_tools()
+    run(python, "-m", "pytest", *args)
+
+
 COMMANDS = {
     "serve": serve,
     "test": test,
     "lint": lint,
     "schema": schema,
     "fuzz": fuzz,
+    "forward": forward,
     "audit": audit,
 }
 

@@ -23,7 +23,7 @@ AUTH_SCHEME = "Token"
 
 
 def _password_fingerprint(user: User) -> str:
-    return salted_hmac("conduit.token.password", user.password).hexdigest()[:24]
+    return salted_hmac("conduit.token.password", user.password, algorithm="sha256").hexdigest()[:24]
 
 
 def token_issue(*, user: User) -> str:

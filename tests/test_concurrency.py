@@ -5,8 +5,9 @@ and is repeated 20 times."""
 
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -34,12 +35,12 @@ def no_rate_limits(settings):
     settings.RATE_LIMITS = dict.fromkeys(settings.RATE_LIMITS)
 
 
-def at_once(actions: list[Callable[[], object]]) -> list[object]:
+def at_once(actions: Sequence[Callable[[], Any]]) -> list[Any]:
     """Runs each action in its own thread, all released together; answers their results."""
     barrier = threading.Barrier(len(actions))
-    results: list[object] = [None] * len(actions)
+    results: list[Any] = [None] * len(actions)
 
-    def run(index: int, action: Callable[[], object]) -> None:
+    def run(index: int, action: Callable[[], Any]) -> None:
         barrier.wait()
         try:
             results[index] = action()

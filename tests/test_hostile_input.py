@@ -5,6 +5,7 @@ deep nesting, numbers where strings belong and the reverse, wrong content types,
 the path."""
 
 import json
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -18,7 +19,7 @@ from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 
-TABLES = [User, Article, Tag, ArticleTag, Comment, Favorite, Follow]
+TABLES: list[Any] = [User, Article, Tag, ArticleTag, Comment, Favorite, Follow]
 WRITES = [
     ("post", "/api/users", "user"),
     ("post", "/api/users/login", "user"),
