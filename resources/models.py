@@ -59,6 +59,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Kept by database triggers (migration 0002): the feed counts its articles from these.
+    articles_count = models.IntegerField(default=0, editable=False)
     followees = models.ManyToManyField(
         "self", through="Follow", symmetrical=False, related_name="followers", blank=True
     )
@@ -109,8 +111,16 @@ class Follow(models.Model):
 
 class Tag(models.Model):
     name = models.CharField(max_length=TAG_MAX_LENGTH, unique=True)
+    # Kept by database triggers (migration 0002): how many articles carry the tag.
+    articles_count = models.IntegerField(default=0, editable=False)
 
     objects = TagQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            # GET /tags: the most used first.
+            models.Index(models.F("articles_count").desc(), "name", name="tag_popular_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -127,6 +137,8 @@ class Article(models.Model):
     tags = models.ManyToManyField(Tag, through="ArticleTag", related_name="articles", blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # Kept by database triggers (migration 0002): the article's favorites.
+    favorites_count = models.IntegerField(default=0, editable=False)
 
     objects = ArticleQuerySet.as_manager()
 
@@ -147,6 +159,20 @@ class Article(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Totals(models.Model):
+    """Counts over whole tables, kept exact by database triggers (migration 0002), so the
+    global list's articlesCount costs one row however many articles there are. One row."""
+
+    articles = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "totals"
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="totals_single_row")]
+
+    def __str__(self) -> str:
+        return f"{self.articles} articles"
 
 
 class ArticleTag(models.Model):

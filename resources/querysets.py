@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from django.db import models
-from django.db.models import Count, Exists, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce, Lower
+from django.db.models import Exists, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Lower
 from django.db.models.query import ModelIterable
 
 if TYPE_CHECKING:
@@ -90,12 +91,12 @@ class UserQuerySet(models.QuerySet):
 
 class TagQuerySet(models.QuerySet):
     def popular(self) -> TagQuerySet:
-        """Tags in use, most used first, then by name."""
-        return (
-            self.annotate(uses=Count("articles"))
-            .filter(uses__gt=0)
-            .order_by("-uses", "name")[:TAGS_LISTED]
-        )
+        """Tags in use, most used first, then by name (read off the tag_popular_idx index)."""
+        return self.filter(articles_count__gt=0).order_by("-articles_count", "name")[:TAGS_LISTED]
+
+
+# The profile fields an article or comment shows of its author; nothing else is read.
+AUTHOR_FIELDS = ("author__username", "author__bio", "author__image")
 
 
 class ArticleQuerySet(models.QuerySet):
@@ -104,20 +105,24 @@ class ArticleQuerySet(models.QuerySet):
 
     def with_viewer(self, viewer: Viewer) -> ArticleQuerySet:
         """Every field of the article shape in one statement: author, tag names (sorted),
-        favoritesCount, and the viewer's `favorited` and `author.following`."""
+        favoritesCount (a counter column), and the viewer's `favorited` and
+        `author.following`."""
         m = _models()
-        favorites = m.Favorite.objects.filter(article=OuterRef("pk"))
-        count = favorites.order_by().values("article").annotate(n=Count("*")).values("n")
         if viewer.is_authenticated:
-            favorited: Exists | Value = Exists(favorites.filter(user=viewer))
+            mine = m.Favorite.objects.filter(article=OuterRef("pk"), user=viewer)
+            favorited: Exists | Value = Exists(mine)
         else:
             favorited = Value(False)
         tag_names = m.Tag.objects.filter(articles=OuterRef("pk")).order_by().values("name")
-        qs = self.select_related("author").annotate(
-            tag_names=NameList(tag_names),
-            favorites_count=Coalesce(Subquery(count), 0),
-            favorited=favorited,
-            author_following=_is_following(viewer, "author_id"),
+        fields = [f.name for f in m.Article._meta.concrete_fields if f.name != "author"]
+        qs = (
+            self.select_related("author")
+            .only(*fields, *AUTHOR_FIELDS)
+            .annotate(
+                tag_names=NameList(tag_names),
+                favorited=favorited,
+                author_following=_is_following(viewer, "author_id"),
+            )
         )
         qs._iterable_class = _AuthorFollowingIterable
         return qs
@@ -127,9 +132,9 @@ class ArticleQuerySet(models.QuerySet):
         return self.with_viewer(viewer).defer("body").newest_first()
 
     def filter_list(
-        self, *, tag: str | None, author: str | None, favorited: str | None
+        self, *, tag: str = "", author: str = "", favorited: str = ""
     ) -> ArticleQuerySet:
-        """Articles matching every filter given; an empty or missing filter matches all."""
+        """Articles matching every filter given; an empty filter matches all."""
         m = _models()
         qs = self
         if tag:
@@ -147,10 +152,55 @@ class ArticleQuerySet(models.QuerySet):
         return self.filter(author__in=followed)
 
 
+@dataclass(frozen=True)
+class ArticleListing:
+    """One list of articles as the API pages it: the global list with its filters, or a reader's
+    feed. It counts exactly but cheaply (a counter row where one exists) and fetches a page by
+    its ids first, so the per-row annotations run for the page's rows only, however deep the
+    offset."""
+
+    viewer: Viewer
+    tag: str = ""
+    author: str = ""
+    favorited: str = ""
+    feed: bool = False
+
+    def matching(self) -> ArticleQuerySet:
+        qs = _models().Article.objects.all()
+        if self.feed:
+            qs = qs.feed(self.viewer)
+        return qs.filter_list(tag=self.tag, author=self.author, favorited=self.favorited)
+
+    def count(self) -> int:
+        m = _models()
+        only = [name for name in ("tag", "author", "favorited") if getattr(self, name)]
+        if self.feed and not only:
+            followed = m.Follow.objects.filter(follower=self.viewer).values("followee")
+            counts = m.User.objects.filter(pk__in=followed).aggregate(n=Sum("articles_count"))
+            return counts["n"] or 0
+        if not self.feed and not only:
+            total = m.Totals.objects.filter(pk=1).values_list("articles", flat=True).first()
+            # No row yet means no article was ever written (or the table was emptied).
+            return total if total is not None else self.matching().count()
+        if not self.feed and only == ["tag"]:
+            tags = m.Tag.objects.filter(name=self.tag).values_list("articles_count", flat=True)
+            return tags.first() or 0
+        if not self.feed and only == ["author"]:
+            users = m.User.objects.with_username(self.author)
+            return users.values_list("articles_count", flat=True).first() or 0
+        # Other combinations are narrow: an author's articles, or one reader's favorites.
+        return self.matching().count()
+
+    def page(self, offset: int, limit: int) -> list[Any]:
+        ids = self.matching().newest_first().values("pk")[offset : offset + limit]
+        return list(_models().Article.objects.for_list(self.viewer).filter(pk__in=ids))
+
+
 class CommentQuerySet(models.QuerySet):
     def with_viewer(self, viewer: Viewer) -> CommentQuerySet:
         qs = (
             self.select_related("author")
+            .only("article_id", "body", "created_at", "updated_at", *AUTHOR_FIELDS)
             .annotate(author_following=_is_following(viewer, "author_id"))
             .order_by("created_at", "id")
         )

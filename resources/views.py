@@ -28,6 +28,7 @@ from resources import services
 from resources.authentication import token_issue
 from resources.models import Article, Comment, Tag, User
 from resources.permissions import IsAuthorOrReadOnly
+from resources.querysets import ArticleListing
 from resources.throttling import (
     LoginAccountThrottle,
     LoginIPThrottle,
@@ -256,8 +257,8 @@ def article_response(viewer: Any, pk: int, status_code: int = status.HTTP_200_OK
     return Response(SingleArticleResponseSerializer({"article": article}).data, status=status_code)
 
 
-def article_list_response(view: viewsets.GenericViewSet, queryset: Any) -> Response:
-    page = view.paginate_queryset(queryset)
+def article_list_response(view: viewsets.GenericViewSet, listing: ArticleListing) -> Response:
+    page = view.paginate_queryset(listing)  # type: ignore[arg-type]
     return view.get_paginated_response(ArticleListItemSerializer(page, many=True).data)
 
 
@@ -323,18 +324,11 @@ class ArticleViewSet(viewsets.GenericViewSet):
     def list(self, request: Request) -> Response:
         filters = ArticleListQuerySerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        queryset = Article.objects.for_list(request.user).filter_list(
-            tag=filters.validated_data.get("tag"),
-            author=filters.validated_data.get("author"),
-            favorited=filters.validated_data.get("favorited"),
-        )
-        return article_list_response(self, queryset)
+        return article_list_response(self, ArticleListing(request.user, **filters.validated_data))
 
     @action(detail=False, url_path="feed", permission_classes=[IsAuthenticated])
     def feed(self, request: Request) -> Response:
-        return article_list_response(
-            self, Article.objects.for_list(request.user).feed(signed_in(request))
-        )
+        return article_list_response(self, ArticleListing(signed_in(request), feed=True))
 
     def create(self, request: Request) -> Response:
         data = validated(NewArticleRequestSerializer, request.data, "article")
