@@ -54,7 +54,7 @@ def token_user(token: str) -> User:
     subject, fingerprint = claims["sub"], claims["pwd"]
     if not isinstance(subject, str) or not subject.isdigit() or not isinstance(fingerprint, str):
         raise AuthenticationFailed("Invalid token.")
-    user = User.objects.filter(pk=int(subject), is_active=True).first()
+    user = User.objects.active(int(subject))
     if user is None or not constant_time_compare(fingerprint, _password_fingerprint(user)):
         raise AuthenticationFailed("Invalid token.")
     return user

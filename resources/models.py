@@ -178,13 +178,22 @@ class Totals(models.Model):
 class ArticleTag(models.Model):
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="+", db_index=False)
     tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # The article's created_at, copied in by a database trigger (migration 0003), so a tag's
+    # newest articles are read in order off one index, however many articles carry the tag.
+    article_created_at = models.DateTimeField(null=True, editable=False)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["article", "tag"], name="article_tag_unique_pair")
         ]
-        # The tag filter walks a tag's articles.
-        indexes = [models.Index(fields=["tag", "article"], name="article_tag_by_tag_idx")]
+        indexes = [
+            models.Index(
+                "tag",
+                models.F("article_created_at").desc(),
+                models.F("article").desc(),
+                name="article_tag_recent_idx",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.tag_id} on {self.article_id}"
@@ -192,13 +201,23 @@ class ArticleTag(models.Model):
 
 class Favorite(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+", db_index=False)
-    # Its index also counts an article's favorites.
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
+    # The article's created_at, copied in by a database trigger (migration 0003), so a reader's
+    # favorites are listed newest first off one index.
+    article_created_at = models.DateTimeField(null=True, editable=False)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["user", "article"], name="favorite_unique_pair")
+        ]
+        indexes = [
+            models.Index(
+                "user",
+                models.F("article_created_at").desc(),
+                models.F("article").desc(),
+                name="favorite_recent_idx",
+            )
         ]
 
     def __str__(self) -> str:

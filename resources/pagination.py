@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from resources.querysets import ArticleListing
+from serializers_templates.articles import ONE_VALUE
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -20,9 +21,12 @@ INTEGER_REQUIRED = "A valid integer is required."
 
 
 def _query_int(request: Request, name: str, default: int, minimum: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
+    given = request.query_params.getlist(name)
+    if not given:
         return default
+    if len(given) > 1:
+        raise ValidationError({name: [ONE_VALUE]})
+    raw = given[0]
     digits = raw[1:] if raw.startswith("-") else raw
     if not (digits.isascii() and digits.isdigit()):
         raise ValidationError({name: [INTEGER_REQUIRED]})
@@ -42,10 +46,10 @@ class ArticlePagination(BasePagination):
     # The page's name in the schema, as the RealWorld spec calls it.
     schema_name = "MultipleArticlesResponse"
 
-    def paginate_queryset(
+    def paginate_queryset(  # type: ignore[override]
         self, queryset: ArticleListing, request: Request, view: Any = None
     ) -> list:
-        """Pages an ArticleListing (its count() and page() know how to do both cheaply)."""
+        """Pages an ArticleListing, which fetches a page and its total count together."""
         errors: dict[str, list[str]] = {}
         values = {}
         for name, default, minimum in (("limit", DEFAULT_LIMIT, 1), ("offset", 0, 0)):
@@ -58,10 +62,8 @@ class ArticlePagination(BasePagination):
         if errors:
             raise ValidationError(errors)
         limit, offset = min(values["limit"], MAX_LIMIT), values["offset"]
-        self.count = queryset.count()
-        if offset >= self.count:
-            return []
-        return queryset.page(offset, limit)
+        page, self.count = queryset.page(offset, limit)
+        return page
 
     def get_paginated_response(self, data: list) -> Response:
         return Response({"articles": data, "articlesCount": self.count})

@@ -7,14 +7,16 @@ List, feed, detail and write responses all read through these querysets, so `fav
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeAlias
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
-from django.db import models
-from django.db.models import Exists, OuterRef, Subquery, Sum, Value
-from django.db.models.functions import Lower
-from django.db.models.query import ModelIterable
+from django.contrib.auth.models import AnonymousUser
+from django.db import connections, models, router
+from django.db.models import Exists, Expression, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, Lower
+from django.db.models.query import ModelIterable, ValuesListIterable
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -44,6 +46,16 @@ class _NameListField(models.Field):
         return sorted(value)
 
 
+class SubqueryCount(Subquery):
+    """The number of rows a queryset matches, as a scalar subquery."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) _counted)"
+    output_field = models.IntegerField()
+
+    def __init__(self, queryset: models.QuerySet) -> None:
+        super().__init__(queryset.order_by().values("pk"))
+
+
 class NameList(Subquery):
     """The values of a one-column subquery as a list, within the outer query's own row, so an
     article and its tags come back in one statement, whatever the page size."""
@@ -54,6 +66,72 @@ class NameList(Subquery):
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         template = '(SELECT json_group_array("name") FROM (%(subquery)s))'
         return self.as_sql(compiler, connection, template=template, **extra)
+
+
+def article_dicts(names: list[str], rows: Iterable[tuple]) -> Iterator[dict[str, Any]]:
+    """Rows of the named columns as the dicts the article shape reads: `author` a nested dict
+    with `following`."""
+    author = [
+        (i, n.removeprefix("author__")) for i, n in enumerate(names) if n.startswith("author__")
+    ]
+    author.append((names.index("author_following"), "following"))
+    own = [
+        (i, n)
+        for i, n in enumerate(names)
+        if not n.startswith("author__") and n != "author_following"
+    ]
+    for row in rows:
+        article = {name: row[i] for i, name in own}
+        article["author"] = {name: row[i] for i, name in author}
+        yield article
+
+
+class ArticleRows(ValuesListIterable):
+    """Articles as dicts straight from the row tuples: a page needs no model instances, which
+    would cost more to build than the rest of the request."""
+
+    def __iter__(self) -> Iterator[Any]:
+        # The order ValuesListIterable yields: the listed fields, then later annotations.
+        listed = cast(Any, self.queryset)._fields
+        later = [f for f in self.queryset.query.annotation_select if f not in listed]
+        return article_dicts([*listed, *later], super().__iter__())
+
+
+class CompiledQuery:
+    """A queryset's SQL, compiled once and run again with other values in its placeholders.
+
+    Django compiles a queryset to SQL each time it runs; for a page of articles that costs more
+    than the database takes to answer. The queryset is built once with placeholder values
+    (which nothing real can equal), and each run puts the request's values in their place and
+    converts the rows with the queryset's own converters."""
+
+    def __init__(self, queryset: models.QuerySet, placeholders: tuple[Any, ...]) -> None:
+        self.alias = queryset.db
+        self.query = queryset.query
+        compiler = self.query.get_compiler(self.alias)
+        self.sql, params = compiler.as_sql()
+        self.params = list(params)
+        self.slots = [
+            (position, placeholders.index(value))
+            for position, value in enumerate(params)
+            if isinstance(value, (int, str))
+            and not isinstance(value, bool)
+            and value in placeholders
+        ]
+        selected = compiler.select[: compiler.col_count]
+        self.columns = [column for column, _, _ in selected]
+        self.names = [alias for _, _, alias in selected]
+
+    def rows(self, values: tuple[Any, ...]) -> list[tuple]:
+        params = self.params.copy()
+        for position, index in self.slots:
+            params[position] = values[index]
+        with connections[self.alias].cursor() as cursor:
+            cursor.execute(self.sql, params)
+            fetched = cursor.fetchall()
+        compiler = self.query.get_compiler(self.alias)
+        converters = compiler.get_converters(self.columns)
+        return list(compiler.apply_converters(fetched, converters)) if converters else fetched
 
 
 class _AuthorFollowingIterable(ModelIterable):
@@ -88,6 +166,14 @@ class UserQuerySet(models.QuerySet):
         """Profiles as `viewer` sees them: `following` is true where the viewer follows them."""
         return self.annotate(following=_is_following(viewer, "pk"))
 
+    def active(self, pk: int) -> User | None:
+        """The active user with this id: every signed-in request asks, so its SQL is compiled
+        once."""
+        alias = router.db_for_read(self.model)
+        compiled = _compiled_active_user(alias)
+        found = compiled.rows((pk,))
+        return cast("User", self.model.from_db(alias, compiled.names, found[0])) if found else None
+
 
 class TagQuerySet(models.QuerySet):
     def popular(self) -> TagQuerySet:
@@ -97,16 +183,17 @@ class TagQuerySet(models.QuerySet):
 
 # The profile fields an article or comment shows of its author; nothing else is read.
 AUTHOR_FIELDS = ("author__username", "author__bio", "author__image")
+ARTICLE_FIELDS = ("slug", "title", "description", "created_at", "updated_at", "favorites_count")
 
 
 class ArticleQuerySet(models.QuerySet):
     def newest_first(self) -> ArticleQuerySet:
         return self.order_by("-created_at", "-id")
 
-    def with_viewer(self, viewer: Viewer) -> ArticleQuerySet:
-        """Every field of the article shape in one statement: author, tag names (sorted),
-        favoritesCount (a counter column), and the viewer's `favorited` and
-        `author.following`."""
+    def with_viewer(self, viewer: Viewer, *, body: bool = True) -> ArticleQuerySet:
+        """Every field of the article shape in one statement, as ArticleRows dicts: author,
+        tag names (sorted), favoritesCount (a counter column), and the viewer's `favorited`
+        and `author.following`. Lists leave the body out."""
         m = _models()
         if viewer.is_authenticated:
             mine = m.Favorite.objects.filter(article=OuterRef("pk"), user=viewer)
@@ -114,22 +201,17 @@ class ArticleQuerySet(models.QuerySet):
         else:
             favorited = Value(False)
         tag_names = m.Tag.objects.filter(articles=OuterRef("pk")).order_by().values("name")
-        fields = [f.name for f in m.Article._meta.concrete_fields if f.name != "author"]
-        qs = (
-            self.select_related("author")
-            .only(*fields, *AUTHOR_FIELDS)
-            .annotate(
-                tag_names=NameList(tag_names),
-                favorited=favorited,
-                author_following=_is_following(viewer, "author_id"),
-            )
-        )
-        qs._iterable_class = _AuthorFollowingIterable
-        return qs
+        columns = [*ARTICLE_FIELDS, *(["body"] if body else [])]
+        qs = self.annotate(
+            tag_names=NameList(tag_names),
+            favorited=favorited,
+            author_following=_is_following(viewer, "author_id"),
+        ).values_list(*columns, "tag_names", "favorited", *AUTHOR_FIELDS, "author_following")
+        qs._iterable_class = ArticleRows
+        return cast(ArticleQuerySet, qs)
 
     def for_list(self, viewer: Viewer) -> ArticleQuerySet:
-        """List items carry no body, so it is never read."""
-        return self.with_viewer(viewer).defer("body").newest_first()
+        return self.with_viewer(viewer, body=False).newest_first()
 
     def filter_list(
         self, *, tag: str = "", author: str = "", favorited: str = ""
@@ -155,9 +237,8 @@ class ArticleQuerySet(models.QuerySet):
 @dataclass(frozen=True)
 class ArticleListing:
     """One list of articles as the API pages it: the global list with its filters, or a reader's
-    feed. It counts exactly but cheaply (a counter row where one exists) and fetches a page by
-    its ids first, so the per-row annotations run for the page's rows only, however deep the
-    offset."""
+    feed. A page is fetched by its ids first, so the per-row annotations run for the page's rows
+    only, however deep the offset; its exact count rides along in the same statement."""
 
     viewer: Viewer
     tag: str = ""
@@ -171,29 +252,121 @@ class ArticleListing:
             qs = qs.feed(self.viewer)
         return qs.filter_list(tag=self.tag, author=self.author, favorited=self.favorited)
 
-    def count(self) -> int:
+    def page_ids(self, offset: int, limit: int) -> models.QuerySet:
+        """The ids of a page, newest first: off an index that is already in that order, where
+        there is one for this list."""
         m = _models()
-        only = [name for name in ("tag", "author", "favorited") if getattr(self, name)]
-        if self.feed and not only:
-            followed = m.Follow.objects.filter(follower=self.viewer).values("followee")
-            counts = m.User.objects.filter(pk__in=followed).aggregate(n=Sum("articles_count"))
-            return counts["n"] or 0
-        if not self.feed and not only:
-            total = m.Totals.objects.filter(pk=1).values_list("articles", flat=True).first()
-            # No row yet means no article was ever written (or the table was emptied).
-            return total if total is not None else self.matching().count()
-        if not self.feed and only == ["tag"]:
-            tags = m.Tag.objects.filter(name=self.tag).values_list("articles_count", flat=True)
-            return tags.first() or 0
-        if not self.feed and only == ["author"]:
-            users = m.User.objects.with_username(self.author)
-            return users.values_list("articles_count", flat=True).first() or 0
-        # Other combinations are narrow: an author's articles, or one reader's favorites.
-        return self.matching().count()
+        given = [name for name in ("tag", "author", "favorited") if getattr(self, name)]
+        newest = ("-article_created_at", "-article")
+        if not self.feed and given == ["tag"]:
+            tag = Subquery(m.Tag.objects.filter(name=self.tag).values("pk"))
+            links = m.ArticleTag.objects.filter(tag=tag).order_by(*newest)
+            return links.values("article")[offset : offset + limit]
+        if not self.feed and given == ["favorited"]:
+            fan = Subquery(m.User.objects.with_username(self.favorited).values("pk"))
+            favorites = m.Favorite.objects.filter(user=fan).order_by(*newest)
+            return favorites.values("article")[offset : offset + limit]
+        return self.matching().newest_first().values("pk")[offset : offset + limit]
 
-    def page(self, offset: int, limit: int) -> list[Any]:
-        ids = self.matching().newest_first().values("pk")[offset : offset + limit]
-        return list(_models().Article.objects.for_list(self.viewer).filter(pk__in=ids))
+    def total(self) -> Expression | Subquery:
+        """The number of matching articles, exact, as an SQL expression: a counter row where
+        one exists (the database keeps them), a count over the matching rows otherwise."""
+        m = _models()
+        given = [name for name in ("tag", "author", "favorited") if getattr(self, name)]
+        if self.feed and not given:
+            followed = m.Follow.objects.filter(follower=self.viewer)
+            sums = followed.values("follower").annotate(n=Sum("followee__articles_count"))
+            return Coalesce(Subquery(sums.values("n")), 0)
+        if not self.feed and not given:
+            # No Totals row means no article was ever written (or the tables were emptied).
+            totals = m.Totals.objects.filter(pk=1).values("articles")
+            return Coalesce(Subquery(totals), SubqueryCount(self.matching()))
+        if not self.feed and given == ["tag"]:
+            tags = m.Tag.objects.filter(name=self.tag).values("articles_count")
+            return Coalesce(Subquery(tags), 0)
+        if not self.feed and given == ["author"]:
+            users = m.User.objects.with_username(self.author).values("articles_count")
+            return Coalesce(Subquery(users), 0)
+        # Other combinations are narrow: an author's articles, or one reader's favorites.
+        return SubqueryCount(self.matching())
+
+    def page(self, offset: int, limit: int) -> tuple[list[Any], int]:
+        """A page of articles and the number of matching ones, in one statement (two when the
+        page is empty, since then there is no row to carry the count)."""
+        m = _models()
+        alias = router.db_for_read(m.Article)
+        viewer_id = self.viewer.pk if self.viewer.is_authenticated else None
+        shape = ListShape(
+            alias=alias,
+            signed_in=viewer_id is not None,
+            feed=self.feed,
+            tag=bool(self.tag),
+            author=bool(self.author),
+            favorited=bool(self.favorited),
+            offset=offset,
+            limit=limit,
+        )
+        compiled = _compiled_page(shape)
+        rows = compiled.rows((viewer_id, self.tag, self.author, self.favorited))
+        articles = list(article_dicts(compiled.names, rows))
+        if articles:
+            return articles, articles[0]["total"]
+        # Any row can carry the total; with no article at all it is 0.
+        total = m.Article.objects.annotate(total=self.total()).values_list("total", flat=True)
+        return [], total.first() or 0
+
+
+@dataclass(frozen=True)
+class ListShape:
+    """What the SQL of a page depends on (values, such as which tag, are filled in later)."""
+
+    alias: str
+    signed_in: bool
+    feed: bool
+    tag: bool
+    author: bool
+    favorited: bool
+    offset: int
+    limit: int
+
+
+# Values no request can hold: user ids are positive; filters never contain NUL characters.
+PLACEHOLDER_VIEWER_ID = -4_611_686_018_427_387_903
+PLACEHOLDERS = (PLACEHOLDER_VIEWER_ID, "\x00tag\x00", "\x00author\x00", "\x00favorited\x00")
+
+
+# The columns a signed-in request may read of its user.
+SIGNED_IN_USER_FIELDS = ("id", "password", "username", "email", "bio", "image", "is_active")
+
+
+@lru_cache(maxsize=16)
+def _compiled_active_user(alias: str) -> CompiledQuery:
+    users = _models().User.objects.using(alias)
+    found = users.filter(pk=PLACEHOLDER_VIEWER_ID, is_active=True).values_list(
+        *SIGNED_IN_USER_FIELDS
+    )
+    return CompiledQuery(found[:1], (PLACEHOLDER_VIEWER_ID,))
+
+
+@lru_cache(maxsize=1024)
+def _compiled_page(shape: ListShape) -> CompiledQuery:
+    m = _models()
+    viewer: Viewer = m.User(pk=PLACEHOLDER_VIEWER_ID) if shape.signed_in else AnonymousUser()
+    listing = ArticleListing(
+        viewer,
+        tag=PLACEHOLDERS[1] if shape.tag else "",
+        author=PLACEHOLDERS[2] if shape.author else "",
+        favorited=PLACEHOLDERS[3] if shape.favorited else "",
+        feed=shape.feed,
+    )
+    ids = listing.page_ids(shape.offset, shape.limit)
+    queryset = (
+        m.Article.objects.using(shape.alias)
+        .for_list(viewer)
+        .filter(pk__in=ids)
+        .annotate(total=listing.total())
+    )
+    return CompiledQuery(queryset, PLACEHOLDERS)
 
 
 class CommentQuerySet(models.QuerySet):

@@ -14,11 +14,12 @@ from resources.models import (
     USERNAME_MAX_LENGTH,
     Article,
 )
+from serializers_templates.base import ResponseModelSerializer, ResponseSerializer
 from serializers_templates.fields import StringField, TimestampField
 from serializers_templates.profiles import ProfileSerializer
 
 
-class ArticleSerializer(serializers.ModelSerializer):
+class ArticleSerializer(ResponseModelSerializer):
     tagList = serializers.ListField(
         source="tag_names",
         child=serializers.CharField(),
@@ -115,7 +116,7 @@ class UpdateArticleSerializer(serializers.Serializer):
     tagList = TagListField(required=False)
 
 
-class SingleArticleResponseSerializer(serializers.Serializer):
+class SingleArticleResponseSerializer(ResponseSerializer):
     article = ArticleSerializer(read_only=True)
 
 
@@ -127,8 +128,22 @@ class UpdateArticleRequestSerializer(serializers.Serializer):
     article = UpdateArticleSerializer()
 
 
+ONE_VALUE = "Give this parameter once."
+
+
 class ArticleListQuerySerializer(serializers.Serializer):
     """Filters of the article list; they combine, and an empty one filters nothing."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        # ?tag=a&tag=b is not a string: refuse it rather than pick one of them.
+        repeated: dict[str, Any] = {
+            name: [ONE_VALUE]
+            for name in self.fields.keys()
+            if hasattr(data, "getlist") and len(data.getlist(name)) > 1
+        }
+        if repeated:
+            raise serializers.ValidationError(repeated)
+        return super().to_internal_value(data)
 
     tag = StringField(
         required=False, allow_blank=True, max_length=TAG_MAX_LENGTH, help_text="Filter by tag."

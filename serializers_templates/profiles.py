@@ -4,9 +4,10 @@
 from rest_framework import serializers
 
 from resources.models import User
+from serializers_templates.base import ResponseModelSerializer, ResponseSerializer
 
 
-class ProfileSerializer(serializers.ModelSerializer):
+class ProfileSerializer(ResponseModelSerializer):
     """`following` is true only when the signed-in reader follows this user."""
 
     following = serializers.BooleanField(read_only=True)
@@ -17,5 +18,5 @@ class ProfileSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ProfileResponseSerializer(serializers.Serializer):
+class ProfileResponseSerializer(ResponseSerializer):
     profile = ProfileSerializer(read_only=True)

@@ -2,8 +2,10 @@
 
 from rest_framework import serializers
 
+from serializers_templates.base import ResponseSerializer
 
-class TagsResponseSerializer(serializers.Serializer):
+
+class TagsResponseSerializer(ResponseSerializer):
     tags = serializers.ListField(
         child=serializers.CharField(),
         read_only=True,

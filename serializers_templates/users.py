@@ -5,6 +5,7 @@ from typing import Any
 from rest_framework import serializers
 
 from resources.models import EMAIL_MAX_LENGTH, USERNAME_MAX_LENGTH, User, username_validator
+from serializers_templates.base import ResponseModelSerializer, ResponseSerializer
 from serializers_templates.fields import EmailField, ImageURLField, PasswordField, StringField
 
 PASSWORD_MIN_LENGTH = 8
@@ -12,7 +13,7 @@ PASSWORD_MAX_LENGTH = 256
 BIO_MAX_LENGTH = 10_000
 
 
-class UserSerializer(serializers.ModelSerializer):
+class UserSerializer(ResponseModelSerializer):
     """The signed-in user, with a token to send as `Authorization: Token <token>`."""
 
     token = serializers.CharField(read_only=True)
@@ -57,7 +58,7 @@ class UpdateUserSerializer(serializers.Serializer):
         return attrs
 
 
-class UserResponseSerializer(serializers.Serializer):
+class UserResponseSerializer(ResponseSerializer):
     user = UserSerializer(read_only=True)
 
 

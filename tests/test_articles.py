@@ -532,6 +532,8 @@ def test_a_limit_above_the_maximum_is_clamped(api, user):
     [
         ("limit=abc", {"limit": ["A valid integer is required."]}),
         ("limit=", {"limit": ["A valid integer is required."]}),
+        ("limit=5&limit=6", {"limit": ["Give this parameter once."]}),
+        ("tag=a&tag=b&author=x", {"tag": ["Give this parameter once."]}),
         ("limit=1.5", {"limit": ["A valid integer is required."]}),
         ("limit=-1", {"limit": ["Ensure this value is greater than or equal to 1."]}),
         ("limit=0", {"limit": ["Ensure this value is greater than or equal to 1."]}),

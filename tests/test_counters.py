@@ -1,9 +1,13 @@
-"""The counters the database keeps (migration 0002) always equal what they count, whichever
-code path writes: the API, bulk loads, the admin, cascading deletes."""
+"""What the database keeps by triggers is always right, whichever code path writes (the API, bulk
+loads, the admin, cascading deletes): the counters of migration 0002 equal what they count, and
+the article dates copied by migration 0003 equal the articles'."""
+
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
 from django.db.models import Count
+from django.utils import timezone
 
 from resources.models import Article, ArticleTag, Favorite, Tag, Totals, User
 from tests import recipes
@@ -55,8 +59,8 @@ def test_counters_follow_bulk_loads_and_cascading_deletes():
     call_command("seed_demo", "--users", "8", "--articles", "60", "--favorites", "120")
     assert_counters_exact()
 
-    User.objects.order_by("pk").first().delete()
-    Tag.objects.order_by("pk").first().delete()
+    User.objects.order_by("pk")[0].delete()
+    Tag.objects.order_by("pk")[0].delete()
     Article.objects.filter(pk__in=Article.objects.order_by("pk").values("pk")[:10]).delete()
     ArticleTag.objects.filter(pk__in=ArticleTag.objects.order_by("-pk").values("pk")[:15]).delete()
     Favorite.objects.filter(pk__in=Favorite.objects.order_by("pk").values("pk")[:30]).delete()
@@ -76,11 +80,36 @@ def test_the_admin_keeps_counters_exact(client, make_user):
     staff = make_user(username="mod", email="mod@example.com", is_staff=True, is_superuser=True)
     client.force_login(staff)
     call_command("seed_demo", "--users", "4", "--articles", "10", "--favorites", "20")
-    article = Article.objects.order_by("pk").first()
+    article = Article.objects.order_by("pk")[0]
 
     client.post(f"/admin/resources/article/{article.pk}/delete/", {"post": "yes"})
-    victim = User.objects.exclude(pk=staff.pk).order_by("pk").first()
+    victim = User.objects.exclude(pk=staff.pk).order_by("pk")[0]
     client.post(f"/admin/resources/user/{victim.pk}/delete/", {"post": "yes"})
 
     assert not User.objects.filter(pk=victim.pk).exists()
     assert_counters_exact()
+
+
+def assert_article_dates_copied():
+    created = dict(Article.objects.values_list("pk", "created_at"))
+    for link in ArticleTag.objects.all():
+        assert link.article_created_at == created[link.article_id], link
+    for favorite in Favorite.objects.all():
+        assert favorite.article_created_at == created[favorite.article_id], favorite
+
+
+def test_tag_links_and_favorites_carry_their_articles_date(user, other_user):
+    client_for(user).post(
+        "/api/articles",
+        {"article": {"title": "T", "description": "d", "body": "b", "tagList": ["x", "y"]}},
+        format="json",
+    )
+    call_command("seed_demo", "--users", "5", "--articles", "20", "--favorites", "40")
+    client_for(other_user).post("/api/articles/t/favorite")
+    assert_article_dates_copied()
+
+    Article.objects.filter(pk__in=Article.objects.order_by("pk").values("pk")[:5]).update(
+        created_at=timezone.now() - timedelta(days=400)
+    )
+
+    assert_article_dates_copied()

@@ -22,6 +22,12 @@ from tests.tools import missing
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def steady_clock(monkeypatch):
+    """Rate limits count in fixed windows; a test must not straddle two of them."""
+    monkeypatch.setattr("resources.throttling.time.time", lambda: 1_800_000_030.0)
+
+
 def rows(model) -> list[dict]:
     return [model_to_dict(obj) for obj in model.objects.order_by("pk")]
 
