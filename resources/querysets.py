@@ -180,6 +180,11 @@ class TagQuerySet(models.QuerySet):
         """Tags in use, most used first, then by name (read off the tag_popular_idx index)."""
         return self.filter(articles_count__gt=0).order_by("-articles_count", "name")[:TAGS_LISTED]
 
+    def popular_names(self) -> list[str]:
+        """The names of popular(); every page of a frontend asks, so its SQL is compiled once."""
+        compiled = _compiled_popular_tags(router.db_for_read(self.model))
+        return [name for (name,) in compiled.rows(())]
+
 
 # The profile fields an article or comment shows of its author; nothing else is read.
 AUTHOR_FIELDS = ("author__username", "author__bio", "author__image")
@@ -222,7 +227,8 @@ class ArticleQuerySet(models.QuerySet):
         if tag:
             qs = qs.filter(tags__name=tag)
         if author:
-            qs = qs.filter(author__in=m.User.objects.with_username(author).values("pk"))
+            # An equality (the username is unique), so the author index is read in order.
+            qs = qs.filter(author=Subquery(m.User.objects.with_username(author).values("pk")))
         if favorited:
             fans = m.User.objects.with_username(favorited).values("pk")
             qs = qs.filter(pk__in=m.Favorite.objects.filter(user__in=fans).values("article"))
@@ -287,6 +293,9 @@ class ArticleListing:
         if not self.feed and given == ["author"]:
             users = m.User.objects.with_username(self.author).values("articles_count")
             return Coalesce(Subquery(users), 0)
+        if not self.feed and given == ["favorited"]:
+            fan = Subquery(m.User.objects.with_username(self.favorited).values("pk"))
+            return SubqueryCount(m.Favorite.objects.filter(user=fan))
         # Other combinations are narrow: an author's articles, or one reader's favorites.
         return SubqueryCount(self.matching())
 
@@ -335,6 +344,11 @@ PLACEHOLDER_VIEWER_ID = -4_611_686_018_427_387_903
 PLACEHOLDERS = (PLACEHOLDER_VIEWER_ID, "\x00tag\x00", "\x00author\x00", "\x00favorited\x00")
 
 
+@lru_cache(maxsize=16)
+def _compiled_popular_tags(alias: str) -> CompiledQuery:
+    return CompiledQuery(_models().Tag.objects.using(alias).popular().values_list("name"), ())
+
+
 # The columns a signed-in request may read of its user.
 SIGNED_IN_USER_FIELDS = ("id", "password", "username", "email", "bio", "image", "is_active")
 
@@ -348,7 +362,8 @@ def _compiled_active_user(alias: str) -> CompiledQuery:
     return CompiledQuery(found[:1], (PLACEHOLDER_VIEWER_ID,))
 
 
-@lru_cache(maxsize=1024)
+# Shapes differ by offset and limit too; the most used stay compiled.
+@lru_cache(maxsize=256)
 def _compiled_page(shape: ListShape) -> CompiledQuery:
     m = _models()
     viewer: Viewer = m.User(pk=PLACEHOLDER_VIEWER_ID) if shape.signed_in else AnonymousUser()

@@ -472,5 +472,5 @@ class TagListView(APIView):
         responses={200: TagsResponseSerializer},
     )
     def get(self, request: Request) -> Response:
-        names = list(Tag.objects.popular().values_list("name", flat=True))
+        names = Tag.objects.popular_names()
         return Response(TagsResponseSerializer({"tags": names}).data)

@@ -138,8 +138,8 @@ class ArticleListQuerySerializer(serializers.Serializer):
         # ?tag=a&tag=b is not a string: refuse it rather than pick one of them.
         repeated: dict[str, Any] = {
             name: [ONE_VALUE]
-            for name in self.fields.keys()
-            if hasattr(data, "getlist") and len(data.getlist(name)) > 1
+            for name in data
+            if name in self.fields and hasattr(data, "getlist") and len(data.getlist(name)) > 1
         }
         if repeated:
             raise serializers.ValidationError(repeated)
