@@ -466,7 +466,7 @@ def test_a_database_outage_is_a_503_json_with_retry_after(api, monkeypatch):
     def unreachable(*args, **kwargs):
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr("resources.models.Tag.objects.popular", unreachable)
+    monkeypatch.setattr("resources.models.Tag.objects.popular_names", unreachable)
 
     response = api.get("/api/tags")
 
