@@ -20,8 +20,6 @@ from django.db.models.functions import Coalesce, Lower
 from django.db.models.query import ModelIterable, ValuesListIterable
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AnonymousUser
-
     from resources.models import User
 
     Viewer: TypeAlias = User | AnonymousUser

@@ -29,6 +29,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -220,13 +221,23 @@ def summarise(label: str, answers: list[tuple[float, str, int, float]]) -> None:
     print(f"  {label}: {len(answers)} answers, statuses {statuses}, slowest {slowest:.0f} ms")
 
 
-def database_outage() -> bool:
-    print("1. PostgreSQL stopped under load")
+@contextlib.contextmanager
+def drill(workers: int) -> Iterator[tuple[Cluster, subprocess.Popen, str, str]]:
+    """A private cluster, a gunicorn server on it, its URL and a signed-in user's token."""
     cluster = Cluster()
     cluster.start()
-    server, url = start_server(cluster, workers=2)
+    server, url = start_server(cluster, workers=workers)
     try:
-        token = register(url, "drill")
+        yield cluster, server, url, register(url, "drill")
+    finally:
+        server.terminate()
+        server.wait()
+        cluster.remove()
+
+
+def database_outage() -> bool:
+    print("1. PostgreSQL stopped under load")
+    with drill(workers=2) as (cluster, _, url, token):
         with Load(url, token, threads=6, tags=3) as load:
             time.sleep(3)
             down = time.monotonic()
@@ -254,19 +265,11 @@ def database_outage() -> bool:
         only_503 = {a[2] for a in during} <= {503}
         print(f"  during the outage every answer was 503 JSON: {only_503}; all within 5 s: {fast}")
         return recovered and not lost and fast and only_503 and bool(during) and bool(after)
-    finally:
-        server.terminate()
-        server.wait()
-        cluster.remove()
 
 
 def worker_kills() -> bool:
     print("2. Workers killed with SIGKILL while writing")
-    cluster = Cluster()
-    cluster.start()
-    server, url = start_server(cluster, workers=3)
-    try:
-        token = register(url, "drill")
+    with drill(workers=3) as (cluster, server, url, token):
         kills = 0
         with Load(url, token, threads=6, tags=10) as load:
             deadline = time.monotonic() + 12
@@ -294,10 +297,6 @@ def worker_kills() -> bool:
             f"acknowledged: {len(load.acknowledged)}, missing: {len(lost)}"
         )
         return kills > 0 and articles > 0 and partial == 0 and not lost
-    finally:
-        server.terminate()
-        server.wait()
-        cluster.remove()
 
 
 if __name__ == "__main__":
