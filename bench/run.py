@@ -86,6 +86,8 @@ def prepare_database(args: argparse.Namespace) -> str:
     url = f"postgres://postgres@127.0.0.1:5432/{name}"
     env = {"DATABASE_URL": url}
     run(BIN / "python", "manage.py", "migrate", "--no-input", "-v0", env=env)
+    if args.skip_load:
+        return url
     start = time.perf_counter()
     print(
         f"Loading {args.articles:,} articles into {name} (seed_demo adds only what is missing) ...",
@@ -319,6 +321,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--endpoints", default="", help="comma-separated subset")
+    parser.add_argument(
+        "--skip-load", action="store_true", help="use the database as it is (already loaded)"
+    )
     args = parser.parse_args()
     args.favorites = args.favorites if args.favorites is not None else 4 * args.articles
 
