@@ -184,12 +184,23 @@ def wrk_script(endpoint: Endpoint, token: str, tags: list[str], directory: Path)
         tag_list = ", ".join(f'"{t}"' for t in tags)
         body = textwrap.dedent(f"""
             local tags = {{{tag_list}}}
-            math.randomseed(os.time() + math.floor(os.clock() * 1000000))
             local template = '{{"article": {{"title": "%s", "description": "Measured.", '
                 .. '"body": "Numbers, not opinions.", "tagList": ["%s", "%s", "%s"]}}}}'
+            -- Titles (hence slugs) unique across threads and runs: run nonce, thread, counter.
+            local threads = 0
+            function setup(thread)
+                threads = threads + 1
+                thread:set("id", threads)
+            end
+            local prefix, count = "", 0
+            function init(args)
+                prefix = args[1] .. "-" .. id
+                math.randomseed(id)
+            end
             local function tag() return tags[math.random(#tags)] end
             request = function()
-                local title = "Benchmark article " .. math.random(1, 1000000000000)
+                count = count + 1
+                local title = "Benchmark article " .. prefix .. "-" .. count
                 local body = string.format(template, title, tag(), tag(), tag())
                 return wrk.format("POST", "{endpoint.path}", nil, body)
             end
@@ -211,6 +222,8 @@ def wrk(
         "-s",
         script,
         base + (endpoint.path if endpoint.method == "GET" else ""),
+        "--",
+        f"{time.time_ns()}",
     )
     rps = float(found(r"Requests/sec:\s+([\d.]+)", out)[0])
 
@@ -260,7 +273,7 @@ def statements(url: str, endpoints: list[Endpoint], token: str) -> dict[str, dic
                 else:
                     client.get(path, **headers)
             counts[name] = sum(1 for q in queries.captured_queries
-                               if not re.match(r"\\s*(SAVEPOINT|RELEASE|ROLLBACK|BEGIN)", q["sql"]))
+                               if not re.match(r"\\s*(SAVEPOINT|RELEASE|ROLLBACK|BEGIN|COMMIT)", q["sql"]))
         print(json.dumps(counts))
     """)
     listed = json.dumps([[e.name, e.method, e.path, e.signed_in] for e in endpoints])
