@@ -169,18 +169,22 @@ def _save_with_free_slug(*, article: Article, title: str, save: Callable[[str], 
     raise ValidationError({"title": ["Could not find a free slug for this title; try again."]})
 
 
-def _article_set_tags(*, article: Article, names: list[str]) -> None:
-    """Upserts the tags in one statement (sorted, so concurrent writers lock rows in the same
-    order) and links them in another, whatever the number of tags."""
+def _tags_upsert(*, names: list[str]) -> list[Tag]:
+    """The tags named, created where missing, in one statement whatever their number. Sorted by
+    name: every writer locks tag rows in that order."""
     if not names:
-        return
-    tags = Tag.objects.bulk_create(
+        return []
+    return Tag.objects.bulk_create(
         [Tag(name=name) for name in sorted(names)],
         update_conflicts=True,
         unique_fields=["name"],
         update_fields=["name"],
     )
-    ArticleTag.objects.bulk_create([ArticleTag(article=article, tag=tag) for tag in tags])
+
+
+def _article_link_tags(*, article: Article, tags: list[Tag]) -> None:
+    if tags:
+        ArticleTag.objects.bulk_create([ArticleTag(article=article, tag=tag) for tag in tags])
 
 
 def article_create(
@@ -197,10 +201,13 @@ def article_create(
     )
 
     def save(slug: str) -> None:
+        # Tags before the article: rows are locked in the order every writer uses (tags, then
+        # the author's and the global counters), so concurrent writers cannot deadlock.
+        tags = _tags_upsert(names=tag_names or [])
         article.slug = slug
         article.pk = None
         article.save(force_insert=True)
-        _article_set_tags(article=article, names=tag_names or [])
+        _article_link_tags(article=article, tags=tags)
 
     _save_with_free_slug(article=article, title=title, save=save)
     return article
@@ -232,8 +239,12 @@ def article_update(
         if not Article.objects.filter(pk=article.pk).update(**values):
             raise NotFound("Article not found.")
         if tag_names is not None:
-            ArticleTag.objects.filter(article=article).delete()
-            _article_set_tags(article=article, names=tag_names)
+            # Lock the old and the new tags together, in name order, before unlinking any.
+            links = ArticleTag.objects.filter(article=article)
+            old = set(links.values_list("tag__name", flat=True))
+            tags = _tags_upsert(names=[*old.union(tag_names)])
+            links.delete()
+            _article_link_tags(article=article, tags=[t for t in tags if t.name in tag_names])
 
     if new_slug_needed:
         _save_with_free_slug(article=article, title=article.title, save=save)

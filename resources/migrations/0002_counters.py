@@ -4,8 +4,11 @@ Tag.articles_count and Article.favorites_count.
 Triggers update them in the same transaction as the rows they count, whichever code writes
 (the API, the admin, cascading deletes, bulk loads), so a list's articlesCount and an article's
 favoritesCount are read from one row instead of counted over a table. PostgreSQL uses
-statement-level triggers (one UPDATE per statement, however many rows it touched, taking row
-locks in id order so concurrent statements cannot deadlock); SQLite has row-level ones.
+statement-level triggers (one UPDATE per statement, however many rows it touched); SQLite has
+row-level ones.
+
+Lock order, so concurrent writers cannot deadlock: tags (always by name, as the services upsert
+them), then users, then the Totals row; articles (for favorites) by id.
 Deletes only ever decrement (never create) the Totals row, so emptying the tables in any order
 (as test flushes do) leaves nothing behind.
 """
@@ -58,13 +61,13 @@ CREATE FUNCTION conduit_article_tags_changed() RETURNS trigger LANGUAGE plpgsql 
 BEGIN
     IF TG_OP = 'INSERT' THEN
         PERFORM 1 FROM resources_tag WHERE id IN (SELECT tag_id FROM new_rows)
-            ORDER BY id FOR UPDATE;
+            ORDER BY name FOR UPDATE;
         UPDATE resources_tag t SET articles_count = t.articles_count + d.n
             FROM (SELECT tag_id, count(*) AS n FROM new_rows GROUP BY tag_id) d
             WHERE t.id = d.tag_id;
     ELSE
         PERFORM 1 FROM resources_tag WHERE id IN (SELECT tag_id FROM old_rows)
-            ORDER BY id FOR UPDATE;
+            ORDER BY name FOR UPDATE;
         UPDATE resources_tag t SET articles_count = t.articles_count - d.n
             FROM (SELECT tag_id, count(*) AS n FROM old_rows GROUP BY tag_id) d
             WHERE t.id = d.tag_id;
