@@ -253,7 +253,9 @@ class ProfileFollowView(APIView):
 def article_response(viewer: Any, pk: int, status_code: int = status.HTTP_200_OK) -> Response:
     """Re-reads the article through the viewer's queryset, so a write answers with the same
     favorited, favoritesCount and author.following as a read would."""
-    article = Article.objects.with_viewer(viewer).get(pk=pk)
+    article = Article.objects.with_viewer(viewer).filter(pk=pk).first()
+    if article is None:  # deleted by a concurrent request since this one wrote it
+        raise NotFound("Article not found.")
     return Response(SingleArticleResponseSerializer({"article": article}).data, status=status_code)
 
 
@@ -448,10 +450,13 @@ class ArticleCommentViewSet(viewsets.GenericViewSet):
     def create(self, request: Request, slug: str) -> Response:
         article = self.get_article()
         data = validated(NewCommentRequestSerializer, request.data, "comment")
-        created = services.comment_create(
+        comment = services.comment_create(
             author=signed_in(request), article=article, body=data["body"]
         )
-        comment = Comment.objects.with_viewer(request.user).get(pk=created.pk)
+        # Answered from the row just written, not read back: the article (and the comment with
+        # it) may be deleted in between. Its author is the reader, who cannot follow themselves.
+        author: Any = comment.author
+        author.following = False
         return Response(SingleCommentResponseSerializer({"comment": comment}).data)
 
     def destroy(self, request: Request, slug: str, id: str) -> Response:

@@ -39,11 +39,14 @@ def at_once(actions: Sequence[Callable[[], Any]]) -> list[Any]:
     """Runs each action in its own thread, all released together; answers their results."""
     barrier = threading.Barrier(len(actions))
     results: list[Any] = [None] * len(actions)
+    raised: list[BaseException] = []
 
     def run(index: int, action: Callable[[], Any]) -> None:
         barrier.wait()
         try:
             results[index] = action()
+        except BaseException as error:  # noqa: BLE001 - re-raised in the calling thread
+            raised.append(error)
         finally:
             connection.close()
 
@@ -52,6 +55,8 @@ def at_once(actions: Sequence[Callable[[], Any]]) -> list[Any]:
         thread.start()
     for thread in threads:
         thread.join()
+    if raised:
+        raise raised[0]
     return results
 
 
