@@ -378,6 +378,29 @@ def _compiled_active_user(alias: str) -> CompiledQuery:
     return CompiledQuery(found[:1], (PLACEHOLDER_VIEWER_ID,))
 
 
+PLACEHOLDER_ARTICLE = {"slug": "\x00slug\x00", "pk": -4_611_686_018_427_387_902}
+
+
+@lru_cache(maxsize=16)
+def _compiled_article(alias: str, signed_in: bool, key: str) -> CompiledQuery:
+    m = _models()
+    viewer: Viewer = m.User(pk=PLACEHOLDER_VIEWER_ID) if signed_in else AnonymousUser()
+    placeholder = PLACEHOLDER_ARTICLE[key]
+    found = m.Article.objects.using(alias).filter(**{key: placeholder}).with_viewer(viewer)
+    return CompiledQuery(found[:1], (PLACEHOLDER_VIEWER_ID, placeholder))
+
+
+def article_shaped(viewer: Viewer, *, slug: str | None = None, pk: int | None = None) -> Any:
+    """One article, by slug or by id, in the shape `with_viewer` gives it (one statement,
+    compiled once per kind of lookup); None when there is no such article."""
+    key, value = ("slug", slug) if slug is not None else ("pk", pk)
+    alias = router.db_for_read(_models().Article)
+    viewer_id = viewer.pk if viewer.is_authenticated else None
+    compiled = _compiled_article(alias, viewer_id is not None, key)
+    rows = compiled.rows((viewer_id, value))
+    return next(article_dicts(compiled.names, rows), None)
+
+
 # Shapes differ by offset and limit too; the most used stay compiled.
 @lru_cache(maxsize=256)
 def _compiled_page(shape: ListShape) -> CompiledQuery:

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, cast
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -28,7 +27,7 @@ from resources import services
 from resources.authentication import token_issue
 from resources.models import Article, Comment, Tag, User
 from resources.permissions import IsAuthorOrReadOnly
-from resources.querysets import ArticleListing
+from resources.querysets import ArticleListing, article_shaped
 from resources.throttling import (
     LoginAccountThrottle,
     LoginIPThrottle,
@@ -100,6 +99,16 @@ COMMENT_ID_PARAMETER = OpenApiParameter(
     OpenApiParameter.PATH,
     description="ID of the comment.",
 )
+
+
+ARTICLE_NOT_FOUND = "Article not found."
+
+
+def article_or_404(queryset: Any, slug: str) -> Article:
+    article = queryset.filter(slug=slug).first()
+    if article is None:
+        raise NotFound(ARTICLE_NOT_FOUND)
+    return cast(Article, article)
 
 
 def signed_in(request: Request) -> User:
@@ -253,9 +262,9 @@ class ProfileFollowView(APIView):
 def article_response(viewer: Any, pk: int, status_code: int = status.HTTP_200_OK) -> Response:
     """Re-reads the article through the viewer's queryset, so a write answers with the same
     favorited, favoritesCount and author.following as a read would."""
-    article = Article.objects.with_viewer(viewer).filter(pk=pk).first()
+    article = article_shaped(viewer, pk=pk)
     if article is None:  # deleted by a concurrent request since this one wrote it
-        raise NotFound("Article not found.")
+        raise NotFound(ARTICLE_NOT_FOUND)
     return Response(SingleArticleResponseSerializer({"article": article}).data, status=status_code)
 
 
@@ -318,10 +327,13 @@ class ArticleViewSet(viewsets.GenericViewSet):
     permission_classes = [IsAuthenticatedOrReadOnly, IsAuthorOrReadOnly]
 
     def get_queryset(self) -> Any:
-        if self.action == "retrieve":
-            return Article.objects.with_viewer(self.request.user)
-        # Writes check ownership on the bare row; the response re-reads it.
+        # Writes check ownership on the bare row; the response re-reads it in the API's shape.
         return Article.objects.all()
+
+    def get_object(self) -> Article:
+        article = article_or_404(self.get_queryset(), self.kwargs["slug"])
+        self.check_object_permissions(self.request, article)
+        return article
 
     def list(self, request: Request) -> Response:
         filters = ArticleListQuerySerializer(data=request.query_params)
@@ -344,7 +356,9 @@ class ArticleViewSet(viewsets.GenericViewSet):
         return article_response(request.user, article.pk, status.HTTP_201_CREATED)
 
     def retrieve(self, request: Request, slug: str) -> Response:
-        article = self.get_object()
+        article = article_shaped(request.user, slug=slug)
+        if article is None:
+            raise NotFound(ARTICLE_NOT_FOUND)
         return Response(SingleArticleResponseSerializer({"article": article}).data)
 
     def update(self, request: Request, slug: str) -> Response:
@@ -370,7 +384,7 @@ class ArticleFavoriteView(APIView):
     throttle_scope = "favorite"
 
     def get_article(self, slug: str) -> Article:
-        return get_object_or_404(Article.objects.only("pk"), slug=slug)
+        return article_or_404(Article.objects.only("pk"), slug)
 
     @extend_schema(
         operation_id="CreateArticleFavorite",
@@ -440,7 +454,7 @@ class ArticleCommentViewSet(viewsets.GenericViewSet):
         return Comment.objects.filter(article__slug=self.kwargs["slug"])
 
     def get_article(self) -> Article:
-        return get_object_or_404(Article.objects.only("pk"), slug=self.kwargs["slug"])
+        return article_or_404(Article.objects.only("pk"), self.kwargs["slug"])
 
     def list(self, request: Request, slug: str) -> Response:
         article = self.get_article()

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from resources import services
 from resources.models import Article, ArticleTag, Favorite, Follow, Tag
 from tests import recipes
 from tests.conftest import client_for
@@ -266,7 +267,7 @@ def test_an_unknown_slug_is_404(api, slug):
     response = api.get(f"/api/articles/{slug}")
 
     assert response.status_code == 404
-    assert response.json() == {"errors": {"body": ["No Article matches the given query."]}}
+    assert response.json() == {"errors": {"body": ["Article not found."]}}
 
 
 @pytest.mark.parametrize(
@@ -419,6 +420,21 @@ def test_update_of_an_unknown_article_is_404(user_api):
     response = user_api.put("/api/articles/nope", {"article": {"title": "x"}}, format="json")
 
     assert response.status_code == 404
+
+
+def test_an_article_deleted_while_it_is_updated_is_404(user, user_api, monkeypatch):
+    recipes.article.make(author=user, slug="s")
+    update = services.article_update
+
+    def update_then_lose_it(*, article, **changes):
+        update(article=article, **changes)
+        Article.objects.filter(pk=article.pk).delete()  # another request, in between
+
+    monkeypatch.setattr(services, "article_update", update_then_lose_it)
+    response = user_api.put("/api/articles/s", {"article": {"body": "new"}}, format="json")
+
+    assert response.status_code == 404
+    assert response.json() == {"errors": {"body": ["Article not found."]}}
 
 
 def test_update_needs_a_token(api, user):

@@ -102,7 +102,7 @@ def test_comments_of_an_unknown_article_are_404(user_api, method):
     )
 
     assert response.status_code == 404
-    assert response.json() == {"errors": {"body": ["No Article matches the given query."]}}
+    assert response.json() == {"errors": {"body": ["Article not found."]}}
 
 
 def test_the_comment_author_deletes_with_204(article, other_user, other_api):

@@ -60,7 +60,7 @@ def test_favorite_of_an_unknown_article_is_404(user_api):
     response = user_api.post("/api/articles/nope/favorite")
 
     assert response.status_code == 404
-    assert response.json() == {"errors": {"body": ["No Article matches the given query."]}}
+    assert response.json() == {"errors": {"body": ["Article not found."]}}
 
 
 @pytest.mark.parametrize("method", ["post", "delete"])
