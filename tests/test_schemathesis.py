@@ -65,6 +65,7 @@ def token(settings):
 def test_the_server_obeys_its_schema(live_server, token, tmp_path, group):
     command = [
         str(Path(sys.executable).parent / "st"),
+        f"--config-file={Path(__file__).with_name('schemathesis.toml')}",
         "run",
         f"{live_server.url}/api/schema",
         f"--url={live_server.url}/api",
