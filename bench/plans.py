@@ -1,4 +1,4 @@
-"""EXPLAIN ANALYZE of every list query, as the API runs it, written to bench/plans/<articles>/.
+"""EXPLAIN ANALYZE of every list query, as the API runs it, written to bench/plans/<database>/.
 
     .venv/bin/python bench/plans.py --database conduit_bench_50000
 
@@ -48,7 +48,7 @@ def main() -> None:
         "feed": (ListShape("default", True, True, False, False, False, 0, 20), ()),
     }
     values = (reader.pk, tag, author, reader.username)
-    target = ROOT / "bench" / "plans" / str(Article.objects.count())
+    target = ROOT / "bench" / "plans" / args.database
     target.mkdir(parents=True, exist_ok=True)
     for name, (shape, _) in cases.items():
         compiled = _compiled_page(shape)
