@@ -227,7 +227,7 @@ class ArticleQuerySet(models.QuerySet):
             qs = qs.filter(tags__name=tag)
         if author:
             # An equality (the username is unique), so the author index is read in order.
-            qs = qs.filter(author=Subquery(m.User.objects.with_username(author).values("pk")))
+            qs = qs.filter(author=Subquery(m.User.objects.with_username(author).values("pk")[:1]))
         if favorited:
             fans = m.User.objects.with_username(favorited).values("pk")
             qs = qs.filter(pk__in=m.Favorite.objects.filter(user__in=fans).values("article"))
@@ -270,11 +270,11 @@ class ArticleListing:
             params = (offset + limit, self.viewer.pk, limit, offset)
             return RawSQL(FEED_PAGE_IDS, params)  # noqa: S611 (constant SQL, bound parameters)
         if not self.feed and given == ["tag"]:
-            tag = Subquery(m.Tag.objects.filter(name=self.tag).values("pk"))
+            tag = Subquery(m.Tag.objects.filter(name=self.tag).values("pk")[:1])
             links = m.ArticleTag.objects.filter(tag=tag).order_by(*newest)
             return links.values("article")[offset : offset + limit]
         if not self.feed and given == ["favorited"]:
-            fan = Subquery(m.User.objects.with_username(self.favorited).values("pk"))
+            fan = Subquery(m.User.objects.with_username(self.favorited).values("pk")[:1])
             favorites = m.Favorite.objects.filter(user=fan).order_by(*newest)
             return favorites.values("article")[offset : offset + limit]
         return self.matching().newest_first().values("pk")[offset : offset + limit]
@@ -299,7 +299,7 @@ class ArticleListing:
             users = m.User.objects.with_username(self.author).values("articles_count")
             return Coalesce(Subquery(users), 0)
         if not self.feed and given == ["favorited"]:
-            fan = Subquery(m.User.objects.with_username(self.favorited).values("pk"))
+            fan = Subquery(m.User.objects.with_username(self.favorited).values("pk")[:1])
             return SubqueryCount(m.Favorite.objects.filter(user=fan))
         # Other combinations are narrow: an author's articles, or one reader's favorites.
         return SubqueryCount(self.matching())
