@@ -111,6 +111,13 @@ def article_or_404(queryset: Any, slug: str) -> Article:
     return cast(Article, article)
 
 
+def article_shaped_or_404(viewer: Any, *, slug: str | None = None, pk: int | None = None) -> Any:
+    article = article_shaped(viewer, slug=slug, pk=pk)
+    if article is None:
+        raise NotFound(ARTICLE_NOT_FOUND)
+    return article
+
+
 def signed_in(request: Request) -> User:
     """The request's user, in a view whose permissions already require one."""
     return cast(User, request.user)
@@ -262,9 +269,8 @@ class ProfileFollowView(APIView):
 def article_response(viewer: Any, pk: int, status_code: int = status.HTTP_200_OK) -> Response:
     """Re-reads the article through the viewer's queryset, so a write answers with the same
     favorited, favoritesCount and author.following as a read would."""
-    article = article_shaped(viewer, pk=pk)
-    if article is None:  # deleted by a concurrent request since this one wrote it
-        raise NotFound(ARTICLE_NOT_FOUND)
+    # A 404 when a concurrent request deleted the article since this one wrote it.
+    article = article_shaped_or_404(viewer, pk=pk)
     return Response(SingleArticleResponseSerializer({"article": article}).data, status=status_code)
 
 
@@ -356,9 +362,7 @@ class ArticleViewSet(viewsets.GenericViewSet):
         return article_response(request.user, article.pk, status.HTTP_201_CREATED)
 
     def retrieve(self, request: Request, slug: str) -> Response:
-        article = article_shaped(request.user, slug=slug)
-        if article is None:
-            raise NotFound(ARTICLE_NOT_FOUND)
+        article = article_shaped_or_404(request.user, slug=slug)
         return Response(SingleArticleResponseSerializer({"article": article}).data)
 
     def update(self, request: Request, slug: str) -> Response:
