@@ -184,7 +184,8 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "conduit",
+            # Several deployments (or test runs) can share one Redis database apart.
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "conduit"),
             "OPTIONS": {
                 "IGNORE_EXCEPTIONS": True,
                 "SOCKET_CONNECT_TIMEOUT": 0.5,

@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 from resources.authentication import token_issue
 from resources.models import User
 from tests import recipes
+from tests.tools import RedisSpace, redis_space
 
 PASSWORD = "correct horse battery staple"
 
@@ -33,11 +34,22 @@ def http_client() -> APIClient:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits() -> Iterator[None]:
-    # Rate-limit counters live in the cache; each test starts with none.
+def _fresh_cache(settings) -> Iterator[None]:
+    # Rate-limit counters live in the cache: each test starts with an empty in-process cache of
+    # its own, even where REDIS_URL names a developer's Redis. Tests of Redis use `redis`.
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}
+    }
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def redis() -> Iterator[RedisSpace]:
+    """A key prefix of the test's own in the test Redis database (CONDUIT_TEST_REDIS_URL)."""
+    with redis_space() as space:
+        yield space
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from resources.json_logging import JSONFormatter
 from resources.models import Article, Tag
 from tests import recipes
 from tests.conftest import client_for
-from tests.tools import ROOT, database_url, gunicorn, missing
+from tests.tools import ROOT, database_url, gunicorn
 
 pytestmark = pytest.mark.django_db
 
@@ -37,17 +37,6 @@ def fetch(url: str, *, method: str = "GET", body: dict | None = None, token: str
             return response.status, json.loads(response.read() or b"null"), dict(response.headers)
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null"), dict(error.headers)
-
-
-def redis_or_skip(db: int) -> str:
-    url = f"redis://127.0.0.1:6379/{db}"
-    import redis
-
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=1).flushdb()
-    except redis.RedisError:
-        missing("Redis is not reachable at 127.0.0.1:6379")
-    return url
 
 
 # --- Health -----------------------------------------------------------------------------------
@@ -221,10 +210,10 @@ def test_metrics_add_up_across_gunicorn_workers(tmp_path):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="app servers share PostgreSQL")
-def test_two_app_servers_share_tokens_and_rate_limits():
+def test_two_app_servers_share_tokens_and_rate_limits(redis):
     env = {
         "DATABASE_URL": database_url(),
-        "REDIS_URL": redis_or_skip(14),
+        **redis.server_env(),
         # A day-long window: the five attempts cannot straddle two windows.
         "RATE_LIMIT_LOGIN_ACCOUNT": "4/day",
     }

@@ -7,7 +7,6 @@ import json
 import threading
 
 import pytest
-from django.core.cache import caches
 from django.db import connection
 from django.forms.models import model_to_dict
 from hypothesis import HealthCheck, given
@@ -17,7 +16,6 @@ from hypothesis import strategies as st
 from resources.models import Article, Comment, Favorite, Follow, User
 from tests import recipes
 from tests.conftest import PASSWORD, client_for, http_client
-from tests.tools import missing
 
 pytestmark = pytest.mark.django_db
 
@@ -392,19 +390,10 @@ def test_a_limit_set_to_off_never_throttles(api, settings):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("backend", ["locmem", "redis"])
-def test_the_login_limit_holds_under_50_concurrent_attempts(settings, backend):
+def test_the_login_limit_holds_under_50_concurrent_attempts(settings, backend, request):
     """50 threads, each a client of its own, released at once against a limit of 10."""
     if backend == "redis":
-        settings.CACHES = {
-            "default": {
-                "BACKEND": "django_redis.cache.RedisCache",
-                "LOCATION": "redis://127.0.0.1:6379/15",
-            }
-        }
-        try:
-            caches["default"].clear()
-        except Exception:  # noqa: BLE001 (any failure to reach Redis means: not here)
-            missing("Redis is not reachable at 127.0.0.1:6379")
+        settings.CACHES = {"default": request.getfixturevalue("redis").cache_settings()}
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login_account": "10/min", "login_ip": None}
     recipes.user.make(email="target@example.com")
     barrier = threading.Barrier(50)
@@ -423,7 +412,6 @@ def test_the_login_limit_holds_under_50_concurrent_attempts(settings, backend):
         thread.join()
 
     assert sorted(statuses) == [401] * 10 + [429] * 40
-    caches["default"].clear()
 
 
 # --- API8: security misconfiguration ----------------------------------------------------------

@@ -9,6 +9,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -71,6 +72,48 @@ def database_url() -> str:
         auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
         return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     return f"sqlite:///{db['NAME']}"
+
+
+# The Redis database the tests may write to; they only touch keys under a prefix of their own.
+TEST_REDIS_URL = os.environ.get("CONDUIT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@dataclass
+class RedisSpace:
+    """A key prefix of one test's own in the test Redis database."""
+
+    url: str
+    prefix: str
+
+    def cache_settings(self) -> dict:
+        return {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": self.url,
+            "KEY_PREFIX": self.prefix,
+        }
+
+    def server_env(self) -> dict[str, str]:
+        return {"REDIS_URL": self.url, "CACHE_KEY_PREFIX": self.prefix}
+
+
+@contextmanager
+def redis_space() -> Iterator[RedisSpace]:
+    """A fresh key prefix in the test Redis database, whose keys are deleted afterwards (and
+    nothing else); skips, or fails in CI, where Redis is not reachable."""
+    import redis
+
+    client = redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError:
+        missing(f"Redis is not reachable at {TEST_REDIS_URL}")
+    space = RedisSpace(TEST_REDIS_URL, f"conduit-test-{uuid.uuid4().hex[:12]}")
+    try:
+        yield space
+    finally:
+        for key in client.scan_iter(match=f"{space.prefix}:*", count=1000):
+            client.delete(key)
+        client.close()
 
 
 @dataclass
