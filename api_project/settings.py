@@ -225,7 +225,6 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_RENDERER_CLASSES": ["resources.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["resources.parsers.JSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "resources.pagination.ArticlePagination",
     "DEFAULT_SCHEMA_CLASS": "resources.schema.ConduitAutoSchema",
     "EXCEPTION_HANDLER": "resources.exceptions.exception_handler",
     # Every write is rate-limited per user unless a view says otherwise (see RATE_LIMITS).

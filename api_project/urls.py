@@ -4,8 +4,8 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from api_project.docs import offline_docs
 from resources import exceptions
-from resources.views import offline_docs
 
 urlpatterns = [
     path("api/", include("resources.urls")),

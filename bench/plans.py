@@ -32,31 +32,33 @@ def main() -> None:
     from django.db import connection
     from django.db.models import Count
 
+    from resources.listing import PageKind, _page_query
     from resources.models import Article, Tag, User
-    from resources.querysets import ListShape, _compiled_page, _compiled_popular_tags
+    from resources.querysets import _popular_tags_query
 
     reader = User.objects.annotate(n=Count("followees")).filter(n__gte=15).order_by("pk")[0]
     tag = Tag.objects.order_by("-articles_count", "name")[10].name
     author = Article.objects.order_by("-created_at")[0].author.username
+
+    def kind(*, signed_in=False, feed=False, tag=False, author=False, favorited=False, offset=0):
+        return PageKind("default", signed_in, feed, tag, author, favorited, offset, 20)
+
     cases = {
-        "list": (ListShape("default", False, False, False, False, False, 0, 20), ()),
-        "list_signed_in": (ListShape("default", True, False, False, False, False, 0, 20), ()),
-        "deep_page": (ListShape("default", False, False, False, False, False, 10_000, 20), ()),
-        "tag": (ListShape("default", False, False, True, False, False, 0, 20), ()),
-        "author": (ListShape("default", False, False, False, True, False, 0, 20), ()),
-        "favorited": (ListShape("default", False, False, False, False, True, 0, 20), ()),
-        "feed": (ListShape("default", True, True, False, False, False, 0, 20), ()),
+        "list": kind(),
+        "list_signed_in": kind(signed_in=True),
+        "deep_page": kind(offset=10_000),
+        "tag": kind(tag=True),
+        "author": kind(author=True),
+        "favorited": kind(favorited=True),
+        "feed": kind(signed_in=True, feed=True),
     }
     values = (reader.pk, tag, author, reader.username)
     target = ROOT / "bench" / "plans" / args.database
     target.mkdir(parents=True, exist_ok=True)
-    for name, (shape, _) in cases.items():
-        compiled = _compiled_page(shape)
-        params = compiled.params.copy()
-        for position, index in compiled.slots:
-            params[position] = values[index]
-        explain(connection, compiled.sql, params, target / f"{name}.txt")
-    tags = _compiled_popular_tags("default")
+    for name, page_kind in cases.items():
+        compiled = _page_query(page_kind)
+        explain(connection, compiled.sql, compiled.bound_params(values), target / f"{name}.txt")
+    tags = _popular_tags_query("default")
     explain(connection, tags.sql, tags.params, target / "tags.txt")
     print(f"Plans written to {target.relative_to(ROOT)}")
 

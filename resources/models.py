@@ -27,6 +27,10 @@ username_validator = RegexValidator(
     rf"^{USERNAME_PATTERN}\Z",
     "Enter a username of letters, digits and . _ - (starting with a letter or digit).",
 )
+# Slugs are made by slugify(); a path segment outside this pattern never names an article.
+SLUG_PATTERN = r"[-a-zA-Z0-9_]+"
+# Row ids in paths: up to 18 digits always fits a 64-bit integer column.
+ROW_ID_PATTERN = r"[0-9]{1,18}"
 image_url_validator = URLValidator(schemes=["http", "https"])
 
 

@@ -73,6 +73,14 @@ class ConduitAutoSchema(AutoSchema):
             serializer_name
         )
 
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict | None:
+        operation = super().get_operation(*args, **kwargs)
+        if operation is not None and "security" not in operation:
+            # Said outright (an operation with `auth=[]`, such as login), so that a client
+            # generator does not fall back on a global requirement or ask for a token.
+            operation["security"] = []
+        return operation
+
     def error_statuses(self) -> list[int]:
         has_body = self.method in ("POST", "PUT") and self.get_request_serializer() is not None
         has_query = any(p.get("in") == "query" for p in self._get_parameters())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 import string
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from anyascii import anyascii
 from django.contrib.auth.hashers import make_password
@@ -187,18 +188,11 @@ def _article_link_tags(*, article: Article, tags: list[Tag]) -> None:
         ArticleTag.objects.bulk_create([ArticleTag(article=article, tag=tag) for tag in tags])
 
 
-def article_create(
-    *, author: User, title: str, description: str, body: str, tag_names: list[str] | None = None
-) -> Article:
+def article_create(*, author: User, tag_names: list[str] | None = None, **fields: Any) -> Article:
+    """A new article by `author`. `fields` are the columns a client writes (title, description,
+    body, ...), as the request template validated them."""
     now = timezone.now()
-    article = Article(
-        author=author,
-        title=title,
-        description=description,
-        body=body,
-        created_at=now,
-        updated_at=now,
-    )
+    article = Article(author=author, created_at=now, updated_at=now, **fields)
 
     def save(slug: str) -> None:
         # Tags before the article: rows are locked in the order every writer uses (tags, then
@@ -209,29 +203,24 @@ def article_create(
         article.save(force_insert=True)
         _article_link_tags(article=article, tags=tags)
 
-    _save_with_free_slug(article=article, title=title, save=save)
+    _save_with_free_slug(article=article, title=article.title, save=save)
     return article
 
 
 def article_update(
-    *,
-    article: Article,
-    title: str | None = None,
-    description: str | None = None,
-    body: str | None = None,
-    tag_names: list[str] | None = None,
+    *, article: Article, tag_names: list[str] | None = None, **fields: Any
 ) -> Article:
-    """Partial update. A new title gives a new slug (the old one then answers 404), unless it
-    slugifies to the current slug; resending the same title keeps the slug."""
+    """Partial update of the columns in `fields`, and of the tags when `tag_names` is given. A
+    new title gives a new slug (the old one then answers 404), unless it slugifies to the
+    current slug; resending the same title keeps the slug."""
+    title = fields.get("title")
     new_slug_needed = (
         title is not None and title != article.title and _slug_base(title) != article.slug
     )
-    changed = ["updated_at"]
-    for name, value in (("title", title), ("description", description), ("body", body)):
-        if value is not None:
-            setattr(article, name, value)
-            changed.append(name)
+    for name, value in fields.items():
+        setattr(article, name, value)
     article.updated_at = timezone.now()
+    changed = ["updated_at", *fields]
 
     def save(slug: str) -> None:
         article.slug = slug

@@ -1,38 +1,25 @@
-"""Every API route, mounted under /api/. No trailing slashes, as the RealWorld spec names them."""
-
-from django.urls import path, register_converter
-from rest_framework.routers import SimpleRouter
+"""Every API route, mounted under /api/: one router, one registration per resource. No trailing
+slashes, as the RealWorld spec names them."""
 
 from resources import views
-from resources.converters import RowIdConverter, UsernameConverter
+from resources.models import SLUG_PATTERN
+from resources.routers import ConduitRouter
 
-register_converter(UsernameConverter, "username")
-register_converter(RowIdConverter, "row_id")
-
-router = SimpleRouter(trailing_slash=False)
-# /articles, /articles/feed, /articles/{slug}
+router = ConduitRouter()
+# POST /users, POST /users/login
+router.register("users", views.UserViewSet, basename="user")
+# GET, PUT /user
+router.register_singleton("user", views.CurrentUserViewSet, basename="current-user")
+# GET /profiles/{username}, POST and DELETE /profiles/{username}/follow
+router.register("profiles", views.ProfileViewSet, basename="profile")
+# GET, POST /articles, GET /articles/feed, GET, PUT, DELETE /articles/{slug},
+# POST and DELETE /articles/{slug}/favorite
 router.register("articles", views.ArticleViewSet, basename="article")
+# GET, POST /articles/{slug}/comments, DELETE /articles/{slug}/comments/{id}
+router.register(
+    rf"articles/(?P<slug>{SLUG_PATTERN})/comments", views.CommentViewSet, basename="comment"
+)
+# GET /tags
+router.register("tags", views.TagViewSet, basename="tag")
 
-article_comments = views.ArticleCommentViewSet.as_view({"get": "list", "post": "create"})
-article_comment = views.ArticleCommentViewSet.as_view({"delete": "destroy"})
-
-urlpatterns = [
-    path("users", views.UserRegistrationView.as_view(), name="user-register"),
-    path("users/login", views.UserLoginView.as_view(), name="user-login"),
-    path("user", views.CurrentUserView.as_view(), name="user-current"),
-    path("profiles/<username:username>", views.ProfileView.as_view(), name="profile"),
-    path(
-        "profiles/<username:username>/follow",
-        views.ProfileFollowView.as_view(),
-        name="profile-follow",
-    ),
-    *router.urls,
-    path(
-        "articles/<slug:slug>/favorite",
-        views.ArticleFavoriteView.as_view(),
-        name="article-favorite",
-    ),
-    path("articles/<slug:slug>/comments", article_comments, name="article-comments"),
-    path("articles/<slug:slug>/comments/<row_id:id>", article_comment, name="article-comment"),
-    path("tags", views.TagListView.as_view(), name="tags"),
-]
+urlpatterns = router.urls

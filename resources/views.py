@@ -1,12 +1,12 @@
-"""Views: thin. Each validates its request template, calls a service or a queryset, and answers
-with a response template. Authentication, permissions, errors and paging are project-wide."""
+"""Views: a thin viewset per resource, routed by resources/urls.py. Each validates its request
+template, calls a service or a queryset, and answers with a response template. Authentication,
+permissions, errors and rate limits are project-wide; paging is set on the viewsets that page."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any, cast
 
+from django.http import Http404
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -21,13 +21,22 @@ from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticate
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
-from rest_framework.views import APIView
 
 from resources import services
 from resources.authentication import token_issue
-from resources.models import Article, Comment, Tag, User
+from resources.listing import ArticleListing
+from resources.models import (
+    ROW_ID_PATTERN,
+    SLUG_PATTERN,
+    USERNAME_PATTERN,
+    Article,
+    Comment,
+    Tag,
+    User,
+)
+from resources.pagination import ArticlePagination
 from resources.permissions import IsAuthorOrReadOnly
-from resources.querysets import ArticleListing, article_shaped
+from resources.rows import ArticleRow
 from resources.throttling import (
     LoginAccountThrottle,
     LoginIPThrottle,
@@ -38,6 +47,7 @@ from serializers_templates.articles import (
     ArticleListItemSerializer,
     ArticleListQuerySerializer,
     NewArticleRequestSerializer,
+    PageQuerySerializer,
     SingleArticleResponseSerializer,
     UpdateArticleRequestSerializer,
 )
@@ -56,25 +66,9 @@ from serializers_templates.users import (
     UserResponseSerializer,
 )
 
-SLUG_PATTERN = r"[-a-zA-Z0-9_]+"
-
-# The API docs pages load everything from this server (drf-spectacular-sidecar assets); this
-# policy makes the browser refuse anything else, such as the image ReDoc's footer links to.
-DOCS_CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-    "script-src 'self' 'unsafe-inline'; worker-src 'self' blob:; connect-src 'self'"
-)
-
-
-def offline_docs(view: Callable[..., Any]) -> Callable[..., Any]:
-    @wraps(view)
-    def docs_page(request: Any, *args: Any, **kwargs: Any) -> Any:
-        response = view(request, *args, **kwargs)
-        response["Content-Security-Policy"] = DOCS_CONTENT_SECURITY_POLICY
-        return response
-
-    return docs_page
-
+ARTICLE_NOT_FOUND = "Article not found."
+COMMENT_NOT_FOUND = "Comment not found."
+PROFILE_NOT_FOUND = "Profile not found."
 
 SLUG_PARAMETER = OpenApiParameter(
     "slug",
@@ -94,28 +88,11 @@ USERNAME_PARAMETER = OpenApiParameter(
 )
 COMMENT_ID_PARAMETER = OpenApiParameter(
     "id",
-    # Mirrors resources.converters.RowIdConverter: at most 18 digits.
+    # Mirrors ROW_ID_PATTERN: at most 18 digits.
     {"type": "integer", "format": "int64", "minimum": 0, "maximum": 10**18 - 1},
     OpenApiParameter.PATH,
     description="ID of the comment.",
 )
-
-
-ARTICLE_NOT_FOUND = "Article not found."
-
-
-def article_or_404(queryset: Any, slug: str) -> Article:
-    article = queryset.filter(slug=slug).first()
-    if article is None:
-        raise NotFound(ARTICLE_NOT_FOUND)
-    return cast(Article, article)
-
-
-def article_shaped_or_404(viewer: Any, *, slug: str | None = None, pk: int | None = None) -> Any:
-    article = article_shaped(viewer, slug=slug, pk=pk)
-    if article is None:
-        raise NotFound(ARTICLE_NOT_FOUND)
-    return article
 
 
 def signed_in(request: Request) -> User:
@@ -130,6 +107,43 @@ def validated(template: type[Serializer], data: Any, envelope: str) -> dict[str,
     return serializer.validated_data[envelope]
 
 
+def validated_query(template: type[Serializer], request: Request) -> dict[str, Any]:
+    """The request's query parameters, validated by a query template."""
+    serializer = template(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def get_article(slug: str, *, fields: tuple[str, ...] = ()) -> Article:
+    """The article with this slug (reading only `fields`, where given), or a 404."""
+    articles = Article.objects.only(*fields) if fields else Article.objects.all()
+    article = articles.filter(slug=slug).first()
+    if article is None:
+        raise NotFound(ARTICLE_NOT_FOUND)
+    return article
+
+
+def get_article_row(viewer: Any, *, slug: str | None = None, pk: int | None = None) -> ArticleRow:
+    """The article as `viewer` reads it, in the API's shape, or a 404."""
+    row = Article.objects.row(viewer, slug=slug, pk=pk)
+    if row is None:
+        raise NotFound(ARTICLE_NOT_FOUND)
+    return row
+
+
+# The base of every viewset: an object lookup that finds nothing answers 404 with "<Resource> not
+# found.", the same words for every resource. (Viewsets carry comments, not docstrings:
+# drf-spectacular would show a docstring as the description of every operation.)
+class ConduitViewSet(viewsets.GenericViewSet):
+    not_found = "Not found."
+
+    def get_object(self) -> Any:
+        try:
+            return super().get_object()
+        except Http404:
+            raise NotFound(self.not_found) from None
+
+
 # --- Users and authentication -----------------------------------------------------------------
 
 
@@ -138,7 +152,8 @@ def user_response(user: User, token: str, status_code: int = status.HTTP_200_OK)
     return Response(UserResponseSerializer({"user": user}).data, status=status_code)
 
 
-class UserRegistrationView(APIView):
+# Registration (`POST /users`) and login (`POST /users/login`): no token needed.
+class UserViewSet(ConduitViewSet):
     permission_classes = [AllowAny]
     throttle_classes = [RegistrationIPThrottle, RegistrationAccountThrottle]
 
@@ -146,34 +161,38 @@ class UserRegistrationView(APIView):
         operation_id="CreateUser",
         tags=["User and Authentication"],
         summary="Register a new user",
+        auth=[],
         request=NewUserRequestSerializer,
         responses={201: UserResponseSerializer},
     )
-    def post(self, request: Request) -> Response:
+    def create(self, request: Request) -> Response:
         data = validated(NewUserRequestSerializer, request.data, "user")
         user = services.user_create(**data)
         return user_response(user, token_issue(user=user), status.HTTP_201_CREATED)
-
-
-class UserLoginView(APIView):
-    permission_classes = [AllowAny]
-    # Checked before the password is hashed, so a flood costs no Argon2 time.
-    throttle_classes = [LoginIPThrottle, LoginAccountThrottle]
 
     @extend_schema(
         operation_id="Login",
         tags=["User and Authentication"],
         summary="Existing user login",
+        auth=[],
         request=LoginUserRequestSerializer,
         responses={200: UserResponseSerializer},
     )
-    def post(self, request: Request) -> Response:
+    # Checked before the password is hashed, so a flood costs no Argon2 time.
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="login",
+        throttle_classes=[LoginIPThrottle, LoginAccountThrottle],
+    )
+    def login(self, request: Request) -> Response:
         data = validated(LoginUserRequestSerializer, request.data, "user")
         user = services.user_authenticate(**data)
         return user_response(user, token_issue(user=user))
 
 
-class CurrentUserView(APIView):
+# The signed-in user, at `/user`: a singleton resource (see resources/urls.py).
+class CurrentUserViewSet(ConduitViewSet):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
@@ -182,7 +201,7 @@ class CurrentUserView(APIView):
         summary="Get current user",
         responses={200: UserResponseSerializer},
     )
-    def get(self, request: Request) -> Response:
+    def retrieve(self, request: Request) -> Response:
         return user_response(signed_in(request), str(request.auth))
 
     @extend_schema(
@@ -194,7 +213,7 @@ class CurrentUserView(APIView):
         request=UpdateUserRequestSerializer,
         responses={200: UserResponseSerializer},
     )
-    def put(self, request: Request) -> Response:
+    def update(self, request: Request) -> Response:
         data = validated(UpdateUserRequestSerializer, request.data, "user")
         user = services.user_update(user=signed_in(request), fields=frozenset(data), **data)
         return user_response(user, token_issue(user=user))
@@ -203,21 +222,27 @@ class CurrentUserView(APIView):
 # --- Profiles ---------------------------------------------------------------------------------
 
 
-def profile_response(viewer: Any, username: str) -> Response:
-    profile = get_profile(User.objects.with_viewer(viewer), username)
-    return Response(ProfileResponseSerializer({"profile": profile}).data)
-
-
-def get_profile(queryset: Any, username: str) -> User:
-    user = queryset.with_username(username).first()
-    if user is None:
-        raise NotFound("Profile not found.")
-    return user
-
-
+# Profiles at `/profiles/{username}` (any letter case), and following them.
 @extend_schema(parameters=[USERNAME_PARAMETER])
-class ProfileView(APIView):
+class ProfileViewSet(ConduitViewSet):
+    lookup_field = "username"
+    lookup_value_regex = USERNAME_PATTERN
+    not_found = PROFILE_NOT_FOUND
     permission_classes = [AllowAny]
+    throttle_scope = "follow"
+
+    def get_object(self) -> User:
+        user = User.objects.with_username(self.kwargs["username"]).first()
+        if user is None:
+            raise NotFound(self.not_found)
+        return user
+
+    def profile_response(self) -> Response:
+        profiles = User.objects.with_viewer(self.request.user)
+        profile = profiles.with_username(self.kwargs["username"]).first()
+        if profile is None:
+            raise NotFound(self.not_found)
+        return Response(ProfileResponseSerializer({"profile": profile}).data)
 
     @extend_schema(
         operation_id="GetProfileByUsername",
@@ -225,14 +250,8 @@ class ProfileView(APIView):
         summary="Get a profile",
         responses={200: ProfileResponseSerializer},
     )
-    def get(self, request: Request, username: str) -> Response:
-        return profile_response(request.user, username)
-
-
-@extend_schema(parameters=[USERNAME_PARAMETER])
-class ProfileFollowView(APIView):
-    permission_classes = [IsAuthenticated]
-    throttle_scope = "follow"
+    def retrieve(self, request: Request, username: str) -> Response:
+        return self.profile_response()
 
     @extend_schema(
         operation_id="FollowUserByUsername",
@@ -245,10 +264,10 @@ class ProfileFollowView(APIView):
             422: OpenApiResponse(GenericErrorModelSerializer, "You cannot follow yourself."),
         },
     )
-    def post(self, request: Request, username: str) -> Response:
-        followee = get_profile(User.objects.all(), username)
-        services.user_follow(follower=signed_in(request), followee=followee)
-        return profile_response(request.user, username)
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
+    def follow(self, request: Request, username: str) -> Response:
+        services.user_follow(follower=signed_in(request), followee=self.get_object())
+        return self.profile_response()
 
     @extend_schema(
         operation_id="UnfollowUserByUsername",
@@ -257,28 +276,24 @@ class ProfileFollowView(APIView):
         description="Idempotent: unfollowing someone you do not follow changes nothing.",
         responses={200: ProfileResponseSerializer},
     )
-    def delete(self, request: Request, username: str) -> Response:
-        followee = get_profile(User.objects.all(), username)
-        services.user_unfollow(follower=signed_in(request), followee=followee)
-        return profile_response(request.user, username)
+    @follow.mapping.delete
+    def unfollow(self, request: Request, username: str) -> Response:
+        services.user_unfollow(follower=signed_in(request), followee=self.get_object())
+        return self.profile_response()
 
 
 # --- Articles ---------------------------------------------------------------------------------
 
 
 def article_response(viewer: Any, pk: int, status_code: int = status.HTTP_200_OK) -> Response:
-    """Re-reads the article through the viewer's queryset, so a write answers with the same
-    favorited, favoritesCount and author.following as a read would."""
-    # A 404 when a concurrent request deleted the article since this one wrote it.
-    article = article_shaped_or_404(viewer, pk=pk)
+    """Re-reads the article as the viewer reads it, so a write answers with the same favorited,
+    favoritesCount and author.following as a read would (and 404 when a concurrent request
+    deleted the article since this one wrote it)."""
+    article = get_article_row(viewer, pk=pk)
     return Response(SingleArticleResponseSerializer({"article": article}).data, status=status_code)
 
 
-def article_list_response(view: viewsets.GenericViewSet, listing: ArticleListing) -> Response:
-    page = view.paginate_queryset(listing)  # type: ignore[arg-type]
-    return view.get_paginated_response(ArticleListItemSerializer(page, many=True).data)
-
-
+# Articles at `/articles` and `/articles/{slug}`, the reader's feed, and favorites.
 @extend_schema_view(
     list=extend_schema(
         operation_id="GetArticles",
@@ -323,83 +338,75 @@ def article_list_response(view: viewsets.GenericViewSet, listing: ArticleListing
         operation_id="GetArticlesFeed",
         tags=["Articles"],
         summary="Get recent articles from users you follow",
+        parameters=[PageQuerySerializer],
         responses={200: ArticleListItemSerializer(many=True)},
     ),
 )
-class ArticleViewSet(viewsets.GenericViewSet):
+class ArticleViewSet(ConduitViewSet):
     lookup_field = "slug"
     lookup_value_regex = SLUG_PATTERN
+    not_found = ARTICLE_NOT_FOUND
+    pagination_class = ArticlePagination
     throttle_scope = "article_write"
     permission_classes = [IsAuthenticatedOrReadOnly, IsAuthorOrReadOnly]
 
-    def get_queryset(self) -> Any:
-        # Writes check ownership on the bare row; the response re-reads it in the API's shape.
-        return Article.objects.all()
-
     def get_object(self) -> Article:
-        article = article_or_404(self.get_queryset(), self.kwargs["slug"])
+        # Writes check ownership on the bare row (a favorite needs only its id); the response
+        # re-reads it in the API's shape.
+        fields = ("pk",) if self.action in ("favorite", "unfavorite") else ()
+        article = get_article(self.kwargs["slug"], fields=fields)
         self.check_object_permissions(self.request, article)
         return article
 
-    def list(self, request: Request) -> Response:
-        filters = ArticleListQuerySerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        return article_list_response(self, ArticleListing(request.user, **filters.validated_data))
+    def page_response(self, listing: ArticleListing) -> Response:
+        page = self.paginate_queryset(listing)  # type: ignore[arg-type]
+        return self.get_paginated_response(ArticleListItemSerializer(page, many=True).data)
 
-    @action(detail=False, url_path="feed", permission_classes=[IsAuthenticated])
+    def list(self, request: Request) -> Response:
+        query = validated_query(ArticleListQuerySerializer, request)
+        return self.page_response(ArticleListing(request.user, **query))
+
+    @action(detail=False, permission_classes=[IsAuthenticated])
     def feed(self, request: Request) -> Response:
-        return article_list_response(self, ArticleListing(signed_in(request), feed=True))
+        query = validated_query(PageQuerySerializer, request)
+        return self.page_response(ArticleListing(signed_in(request), feed=True, **query))
 
     def create(self, request: Request) -> Response:
         data = validated(NewArticleRequestSerializer, request.data, "article")
-        article = services.article_create(
-            author=signed_in(request),
-            title=data["title"],
-            description=data["description"],
-            body=data["body"],
-            tag_names=data.get("tagList"),
-        )
+        article = services.article_create(author=signed_in(request), **data)
         return article_response(request.user, article.pk, status.HTTP_201_CREATED)
 
     def retrieve(self, request: Request, slug: str) -> Response:
-        article = article_shaped_or_404(request.user, slug=slug)
+        article = get_article_row(request.user, slug=slug)
         return Response(SingleArticleResponseSerializer({"article": article}).data)
 
     def update(self, request: Request, slug: str) -> Response:
         article = self.get_object()
         data = validated(UpdateArticleRequestSerializer, request.data, "article")
-        services.article_update(
-            article=article,
-            title=data.get("title"),
-            description=data.get("description"),
-            body=data.get("body"),
-            tag_names=data.get("tagList"),
-        )
+        services.article_update(article=article, **data)
         return article_response(request.user, article.pk)
 
     def destroy(self, request: Request, slug: str) -> Response:
         services.article_delete(article=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-
-@extend_schema(parameters=[SLUG_PARAMETER])
-class ArticleFavoriteView(APIView):
-    permission_classes = [IsAuthenticated]
-    throttle_scope = "favorite"
-
-    def get_article(self, slug: str) -> Article:
-        return article_or_404(Article.objects.only("pk"), slug)
-
     @extend_schema(
         operation_id="CreateArticleFavorite",
         tags=["Favorites"],
         summary="Favorite an article",
         description="Idempotent: favoriting twice counts once.",
+        parameters=[SLUG_PARAMETER],
         request=None,
         responses={200: SingleArticleResponseSerializer},
     )
-    def post(self, request: Request, slug: str) -> Response:
-        article = self.get_article(slug)
+    @action(
+        detail=True,
+        methods=["post"],
+        permission_classes=[IsAuthenticated],
+        throttle_scope="favorite",
+    )
+    def favorite(self, request: Request, slug: str) -> Response:
+        article = self.get_object()
         services.article_favorite(user=signed_in(request), article=article)
         return article_response(request.user, article.pk)
 
@@ -408,10 +415,12 @@ class ArticleFavoriteView(APIView):
         tags=["Favorites"],
         summary="Unfavorite an article",
         description="Idempotent: unfavoriting an article you have not favorited changes nothing.",
+        parameters=[SLUG_PARAMETER],
         responses={200: SingleArticleResponseSerializer},
     )
-    def delete(self, request: Request, slug: str) -> Response:
-        article = self.get_article(slug)
+    @favorite.mapping.delete
+    def unfavorite(self, request: Request, slug: str) -> Response:
+        article = self.get_object()
         services.article_unfavorite(user=signed_in(request), article=article)
         return article_response(request.user, article.pk)
 
@@ -419,6 +428,8 @@ class ArticleFavoriteView(APIView):
 # --- Comments ---------------------------------------------------------------------------------
 
 
+# Comments under `/articles/{slug}/comments`; a comment id is looked up only among its article's
+# comments, so an id from another article is a 404.
 @extend_schema_view(
     list=extend_schema(
         operation_id="GetArticleComments",
@@ -445,32 +456,33 @@ class ArticleFavoriteView(APIView):
         responses={204: None},
     ),
 )
-class ArticleCommentViewSet(viewsets.GenericViewSet):
-    """Comments under `/articles/{slug}/comments`; a comment id is looked up only among its
-    article's comments, so an id from another article is a 404."""
-
+class CommentViewSet(ConduitViewSet):
     lookup_field = "id"
-    pagination_class = None
+    lookup_value_regex = ROW_ID_PATTERN
+    not_found = COMMENT_NOT_FOUND
     throttle_scope = "comment_write"
     permission_classes = [IsAuthenticatedOrReadOnly, IsAuthorOrReadOnly]
 
     def get_queryset(self) -> Any:
         return Comment.objects.filter(article__slug=self.kwargs["slug"])
 
-    def get_article(self) -> Article:
-        return article_or_404(Article.objects.only("pk"), self.kwargs["slug"])
+    def get_object(self) -> Comment:
+        try:
+            return super().get_object()
+        except NotFound:
+            # Say which of the two is missing; costs a statement on this path only.
+            get_article(self.kwargs["slug"], fields=("pk",))
+            raise
 
     def list(self, request: Request, slug: str) -> Response:
-        article = self.get_article()
+        article = get_article(slug, fields=("pk",))
         comments = Comment.objects.with_viewer(request.user).filter(article=article)
         return Response(MultipleCommentsResponseSerializer({"comments": comments}).data)
 
     def create(self, request: Request, slug: str) -> Response:
-        article = self.get_article()
+        article = get_article(slug, fields=("pk",))
         data = validated(NewCommentRequestSerializer, request.data, "comment")
-        comment = services.comment_create(
-            author=signed_in(request), article=article, body=data["body"]
-        )
+        comment = services.comment_create(author=signed_in(request), article=article, **data)
         # Answered from the row just written, not read back: the article (and the comment with
         # it) may be deleted in between. Its author is the reader, who cannot follow themselves.
         author: Any = comment.author
@@ -485,7 +497,8 @@ class ArticleCommentViewSet(viewsets.GenericViewSet):
 # --- Tags -------------------------------------------------------------------------------------
 
 
-class TagListView(APIView):
+# The tags in use, at `/tags`.
+class TagViewSet(ConduitViewSet):
     permission_classes = [AllowAny]
 
     @extend_schema(
@@ -494,6 +507,5 @@ class TagListView(APIView):
         summary="Get tags",
         responses={200: TagsResponseSerializer},
     )
-    def get(self, request: Request) -> Response:
-        names = Tag.objects.popular_names()
-        return Response(TagsResponseSerializer({"tags": names}).data)
+    def list(self, request: Request) -> Response:
+        return Response(TagsResponseSerializer({"tags": Tag.objects.popular_names()}).data)

@@ -15,7 +15,7 @@ from resources.models import (
     Article,
 )
 from serializers_templates.base import ResponseModelSerializer, ResponseSerializer
-from serializers_templates.fields import StringField, TimestampField
+from serializers_templates.fields import QueryIntegerField, StringField, TimestampField
 from serializers_templates.profiles import ProfileSerializer
 
 
@@ -104,7 +104,7 @@ class NewArticleSerializer(serializers.Serializer):
     title = StringField(max_length=TITLE_MAX_LENGTH)
     description = StringField(max_length=DESCRIPTION_MAX_LENGTH)
     body = StringField(max_length=BODY_MAX_LENGTH)
-    tagList = TagListField(required=False)
+    tagList = TagListField(required=False, source="tag_names")
 
 
 class UpdateArticleSerializer(serializers.Serializer):
@@ -113,7 +113,7 @@ class UpdateArticleSerializer(serializers.Serializer):
     title = StringField(max_length=TITLE_MAX_LENGTH, required=False)
     description = StringField(max_length=DESCRIPTION_MAX_LENGTH, required=False)
     body = StringField(max_length=BODY_MAX_LENGTH, required=False)
-    tagList = TagListField(required=False)
+    tagList = TagListField(required=False, source="tag_names")
 
 
 class SingleArticleResponseSerializer(ResponseSerializer):
@@ -129,13 +129,17 @@ class UpdateArticleRequestSerializer(serializers.Serializer):
 
 
 ONE_VALUE = "Give this parameter once."
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+# Deeper than any real list; keeps OFFSET within what every database accepts.
+MAX_OFFSET = 2_147_483_647
 
 
-class ArticleListQuerySerializer(serializers.Serializer):
-    """Filters of the article list; they combine, and an empty one filters nothing."""
+class QuerySerializer(serializers.Serializer):
+    """Query parameters: each given at most once (?tag=a&tag=b is refused rather than one of
+    them picked)."""
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
-        # ?tag=a&tag=b is not a string: refuse it rather than pick one of them.
         repeated: dict[str, Any] = {
             name: [ONE_VALUE]
             for name in data
@@ -144,6 +148,34 @@ class ArticleListQuerySerializer(serializers.Serializer):
         if repeated:
             raise serializers.ValidationError(repeated)
         return super().to_internal_value(data)
+
+
+class PageQuerySerializer(QuerySerializer):
+    """The page of a list: a non-integer, a limit below 1 or a negative offset is a 422; a limit
+    above the maximum is clamped to it."""
+
+    limit = QueryIntegerField(
+        required=False,
+        min_value=1,
+        default=DEFAULT_LIMIT,
+        help_text=f"The number of articles to return; values above {MAX_LIMIT} are treated as "
+        f"{MAX_LIMIT}.",
+    )
+    offset = QueryIntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_OFFSET,
+        default=0,
+        help_text="The number of articles to skip before starting to collect the result set.",
+    )
+
+    def validate_limit(self, value: int) -> int:
+        return min(value, MAX_LIMIT)
+
+
+class ArticleListQuerySerializer(PageQuerySerializer):
+    """Filters of the article list and its page; filters combine, and an empty one filters
+    nothing."""
 
     tag = StringField(
         required=False, allow_blank=True, max_length=TAG_MAX_LENGTH, help_text="Filter by tag."

@@ -69,6 +69,26 @@ class ImageURLField(StrictStringMixin, serializers.CharField):
         return super().run_validation(data)
 
 
+class QueryIntegerField(serializers.IntegerField):
+    """An integer query parameter, taken strictly: ASCII digits with an optional minus sign (no
+    spaces, signs or decimals that int() would forgive). Given empty, it is an error rather than
+    its default."""
+
+    # Past 18 digits the exact value no longer matters, and int() of thousands of digits is slow.
+    MAX_DIGITS = 18
+
+    def get_value(self, dictionary: Any) -> Any:
+        return dictionary.get(self.field_name, serializers.empty)
+
+    def to_internal_value(self, data: Any) -> int:
+        text = str(data)
+        digits = text.removeprefix("-")
+        if not (digits.isascii() and digits.isdigit()):
+            self.fail("invalid")
+        value = int(digits) if len(digits) <= self.MAX_DIGITS else 10**self.MAX_DIGITS
+        return -value if text.startswith("-") else value
+
+
 @extend_schema_field(
     {"type": "string", "format": "date-time", "example": "2016-02-18T03:22:56.637Z"}
 )

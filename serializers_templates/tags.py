@@ -1,10 +1,13 @@
 """The tag list shape."""
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from serializers_templates.base import ResponseSerializer
 
 
+# One object holding the list, not a list of objects (the view is a list action).
+@extend_schema_serializer(many=False)
 class TagsResponseSerializer(ResponseSerializer):
     tags = serializers.ListField(
         child=serializers.CharField(),

@@ -138,7 +138,7 @@ def test_a_crash_is_a_json_500_without_a_traceback(api, monkeypatch):
     def explode(*args, **kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr("resources.views.TagListView.get", explode)
+    monkeypatch.setattr("resources.views.TagViewSet.list", explode)
     api.raise_request_exception = False
 
     response = api.get("/api/tags")

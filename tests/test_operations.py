@@ -141,7 +141,7 @@ def test_a_request_id_is_kept_or_made_and_echoed(api):
 
 
 def test_error_lines_carry_the_request_id(api, monkeypatch, caplog):
-    monkeypatch.setattr("resources.views.TagListView.get", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr("resources.views.TagViewSet.list", lambda *a, **k: 1 / 0)
     api.raise_request_exception = False
 
     api.get("/api/tags", HTTP_X_REQUEST_ID="trace-me")
@@ -167,12 +167,11 @@ def test_metrics_count_requests_by_view_method_and_status(api, settings):
 
     text = api.get("/metrics").content.decode()
 
-    assert 'conduit_http_requests_total{method="GET",status="200",view="tags"}' in text
+    assert 'conduit_http_requests_total{method="GET",status="200",view="tag-list"}' in text
     assert 'conduit_http_requests_total{method="GET",status="404",view="article-detail"}' in text
-    assert (
-        'conduit_http_request_duration_seconds_bucket{le="0.005",method="GET",view="tags"}' in text
-    )
-    assert 'conduit_http_request_db_queries_sum{method="GET",view="tags"} ' in text
+    bucket = 'conduit_http_request_duration_seconds_bucket{le="0.005",method="GET",view="tag-list"}'
+    assert bucket in text
+    assert 'conduit_http_request_db_queries_sum{method="GET",view="tag-list"} ' in text
 
 
 @pytest.mark.django_db(transaction=True)
@@ -199,7 +198,7 @@ def test_metrics_add_up_across_gunicorn_workers(tmp_path):
     line = next(
         row
         for row in text.splitlines()
-        if row.startswith("conduit_http_requests_total{") and 'view="tags"' in row
+        if row.startswith("conduit_http_requests_total{") and 'view="tag-list"' in row
     )
     assert float(line.rsplit(" ", 1)[1]) == 60
     assert len(pids) >= 2, pids

@@ -419,7 +419,7 @@ def test_the_login_limit_holds_under_50_concurrent_attempts(settings, backend, r
 
 def test_a_crash_in_production_settings_is_json_without_a_traceback(api, settings, monkeypatch):
     settings.DEBUG = False
-    monkeypatch.setattr("resources.views.TagListView.get", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr("resources.views.TagViewSet.list", lambda *a, **k: 1 / 0)
     api.raise_request_exception = False
 
     response = api.get("/api/tags")

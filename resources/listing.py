@@ -1,0 +1,163 @@
+"""Lists of articles as the API pages them: the global list with its filters, or a reader's feed.
+
+A page is one statement: the ids of the page first (off an index already in the list's order,
+where there is one), then those rows with every key of ArticleRow, and the list's exact count
+riding along. Its SQL is compiled once per kind of page (resources/compiled_sql.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, TypeAlias, cast
+
+from django.contrib.auth.models import AnonymousUser
+from django.db import connections, router
+from django.db.models import Expression, QuerySet, Subquery, Sum
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
+
+from resources.compiled_sql import SENTINEL_ID, CompiledQuery, sentinel_text
+from resources.expressions import SubqueryCount
+from resources.models import Article, ArticleTag, Favorite, Follow, Tag, Totals, User
+from resources.querysets import ArticleQuerySet
+from resources.rows import ArticleRow, article_rows
+
+if TYPE_CHECKING:
+    Viewer: TypeAlias = User | AnonymousUser
+
+# The newest offset + limit of each followed author's articles (off the author index), then the
+# page among those: the same few hundred index entries however many articles there are. Django
+# has no LATERAL join, hence the SQL.
+FEED_PAGE_IDS = """
+    SELECT recent.id FROM resources_follow follow
+    CROSS JOIN LATERAL (
+        SELECT article.id, article.created_at FROM resources_article article
+        WHERE article.author_id = follow.followee_id
+        ORDER BY article.created_at DESC, article.id DESC LIMIT %s
+    ) recent
+    WHERE follow.follower_id = %s
+    ORDER BY recent.created_at DESC, recent.id DESC LIMIT %s OFFSET %s
+"""
+# Link rows (tags, favorites) carry their article's created_at, so they page in list order too.
+NEWEST_LINKS_FIRST = ("-article_created_at", "-article")
+
+
+@dataclass(frozen=True)
+class ArticleListing:
+    """One page of one list of articles: the filters (an empty one filters nothing), whether it
+    is the reader's feed, and the page."""
+
+    viewer: Viewer
+    tag: str = ""
+    author: str = ""
+    favorited: str = ""
+    feed: bool = False
+    offset: int = 0
+    limit: int = 20
+
+    def page(self) -> tuple[list[ArticleRow], int]:
+        """The page's articles and the number of matching ones, in one statement (two when the
+        page is empty, since then there is no row to carry the count)."""
+        alias = router.db_for_read(Article)
+        viewer_id = self.viewer.pk if self.viewer.is_authenticated else None
+        kind = PageKind(
+            alias=alias,
+            signed_in=viewer_id is not None,
+            feed=self.feed,
+            tag=bool(self.tag),
+            author=bool(self.author),
+            favorited=bool(self.favorited),
+            offset=self.offset,
+            limit=self.limit,
+        )
+        compiled = _page_query(kind)
+        rows = compiled.rows((viewer_id, self.tag, self.author, self.favorited))
+        if rows:
+            return list(article_rows(compiled.names, rows)), rows[0][compiled.names.index("total")]
+        # Any row can carry the total; with no article at all it is 0.
+        _, total = self.ids_and_total(connections[alias].vendor)
+        counted = Article.objects.annotate(total=total).values_list("total", flat=True)
+        return [], counted.first() or 0
+
+    def matching(self) -> ArticleQuerySet:
+        qs = cast(ArticleQuerySet, Article.objects.all())
+        if self.feed:
+            qs = qs.feed(cast(User, self.viewer))
+        return qs.filter_list(tag=self.tag, author=self.author, favorited=self.favorited)
+
+    def ids_and_total(self, vendor: str) -> tuple[QuerySet | RawSQL, Expression | Subquery]:
+        """The ids of the page, newest first, read off an index already in that order where
+        there is one; and the exact number of matching articles as an SQL expression, from a
+        counter the database keeps where there is one, a count over an index otherwise."""
+        start, end = self.offset, self.offset + self.limit
+        newest = self.matching().newest_first().values("pk")[start:end]
+        given = tuple(name for name in ("tag", "author", "favorited") if getattr(self, name))
+        match (self.feed, given):
+            case (True, ()):
+                followed = Follow.objects.filter(follower=cast(User, self.viewer))
+                sums = followed.values("follower").annotate(n=Sum("followee__articles_count"))
+                total = Coalesce(Subquery(sums.values("n")), 0)
+                if vendor != "postgresql":
+                    return newest, total
+                params = (end, self.viewer.pk, self.limit, self.offset)
+                return RawSQL(FEED_PAGE_IDS, params), total  # noqa: S611 (constant SQL)
+            case (False, ()):
+                # No Totals row means no article was ever written (or the tables were emptied).
+                totals = Totals.objects.filter(pk=1).values("articles")
+                return newest, Coalesce(Subquery(totals), SubqueryCount(self.matching()))
+            case (False, ("tag",)):
+                tag = Tag.objects.filter(name=self.tag)
+                links = ArticleTag.objects.filter(tag=Subquery(tag.values("pk")[:1]))
+                tagged = links.order_by(*NEWEST_LINKS_FIRST).values("article")[start:end]
+                return tagged, Coalesce(Subquery(tag.values("articles_count")), 0)
+            case (False, ("author",)):
+                users = User.objects.with_username(self.author).values("articles_count")
+                return newest, Coalesce(Subquery(users), 0)
+            case (False, ("favorited",)):
+                fan = Subquery(User.objects.with_username(self.favorited).values("pk")[:1])
+                favorites = Favorite.objects.filter(user=fan)
+                liked = favorites.order_by(*NEWEST_LINKS_FIRST).values("article")[start:end]
+                return liked, SubqueryCount(favorites)
+            case _:
+                # Other combinations are narrow: an author's articles, or one reader's favorites.
+                return newest, SubqueryCount(self.matching())
+
+
+@dataclass(frozen=True)
+class PageKind:
+    """What the SQL of a page depends on (the values, such as which tag, are filled in later)."""
+
+    alias: str
+    signed_in: bool
+    feed: bool
+    tag: bool
+    author: bool
+    favorited: bool
+    offset: int
+    limit: int
+
+
+# In the order ArticleListing.page() passes the request's values.
+PAGE_SENTINELS = (SENTINEL_ID, sentinel_text("tag"), sentinel_text("author"), sentinel_text("fan"))
+
+
+# Kinds differ by offset and limit too; the most used stay compiled.
+@lru_cache(maxsize=256)
+def _page_query(kind: PageKind) -> CompiledQuery:
+    viewer: Viewer = User(pk=SENTINEL_ID) if kind.signed_in else AnonymousUser()
+    _, tag, author, fan = PAGE_SENTINELS
+    listing = ArticleListing(
+        viewer,
+        tag=tag if kind.tag else "",
+        author=author if kind.author else "",
+        favorited=fan if kind.favorited else "",
+        feed=kind.feed,
+        offset=kind.offset,
+        limit=kind.limit,
+    )
+    ids, total = listing.ids_and_total(connections[kind.alias].vendor)
+    queryset = (
+        Article.objects.using(kind.alias).for_list(viewer).filter(pk__in=ids).annotate(total=total)
+    )
+    return CompiledQuery(queryset, PAGE_SENTINELS)
