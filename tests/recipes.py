@@ -1,11 +1,22 @@
-"""model-bakery recipes: realistic rows for the tests."""
+"""Realistic rows for the tests: model-bakery recipes and a known password."""
 
+import functools
 from itertools import count
 
+from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 from model_bakery.recipe import Recipe, foreign_key, seq
 
 from resources.models import Article, Comment, Tag, User
+
+PASSWORD = "correct horse battery staple"
+
+
+@functools.cache
+def password_hash() -> str:
+    # Argon2 is slow on purpose; hash the shared test password once per run.
+    return make_password(PASSWORD)
+
 
 _numbers = count(1)
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from resources import services
 from resources.models import Article, ArticleTag, Favorite, Follow, Tag
 from tests import recipes
-from tests.conftest import client_for
+from tests.clients import client_for
 
 pytestmark = pytest.mark.django_db
 
