@@ -2,35 +2,20 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 
 import pytest
-from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from resources.authentication import token_issue
 from resources.models import User
 from tests import recipes
+from tests.clients import client_for, http_client
 from tests.tools import RedisSpace, redis_space
-
-PASSWORD = "correct horse battery staple"
-
-
-@functools.cache
-def password_hash() -> str:
-    # Argon2 is slow on purpose; hash the shared test password once per run.
-    return make_password(PASSWORD)
-
-
-def http_client() -> APIClient:
-    # CSRF checks on, as for any real client (the test client skips them by default).
-    return APIClient(enforce_csrf_checks=True)
 
 
 @pytest.fixture(autouse=True)
@@ -60,7 +45,7 @@ def api() -> APIClient:
 @pytest.fixture
 def make_user(db) -> Callable[..., User]:
     def make(**fields) -> User:
-        return recipes.user.make(password=password_hash(), **fields)
+        return recipes.user.make(password=recipes.password_hash(), **fields)
 
     return make
 
@@ -73,12 +58,6 @@ def user(make_user) -> User:
 @pytest.fixture
 def other_user(make_user) -> User:
     return make_user(username="jane", email="jane@example.com", bio="")
-
-
-def client_for(user: User) -> APIClient:
-    client = http_client()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=user)}")
-    return client
 
 
 @pytest.fixture

@@ -1,11 +1,23 @@
-"""model-bakery recipes: realistic rows for the tests."""
+"""Realistic rows for the tests: model-bakery recipes, a known password, dated articles."""
 
+import functools
+from datetime import timedelta
 from itertools import count
 
+from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 from model_bakery.recipe import Recipe, foreign_key, seq
 
-from resources.models import Article, Comment, Tag, User
+from resources.models import Article, ArticleTag, Comment, Tag, User
+
+PASSWORD = "correct horse battery staple"
+
+
+@functools.cache
+def password_hash() -> str:
+    # Argon2 is slow on purpose; hash the shared test password once per run.
+    return make_password(PASSWORD)
+
 
 _numbers = count(1)
 
@@ -39,3 +51,12 @@ comment = Recipe(
     created_at=timezone.now,
     updated_at=timezone.now,
 )
+
+
+def make_article(author, *, tags=(), minutes_ago=0, **fields):
+    """An article by `author`, written `minutes_ago`, with the named tags (made if new)."""
+    when = timezone.now() - timedelta(minutes=minutes_ago)
+    made = article.make(author=author, created_at=when, updated_at=when, **fields)
+    for name in tags:
+        ArticleTag.objects.create(article=made, tag=Tag.objects.get_or_create(name=name)[0])
+    return made

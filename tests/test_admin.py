@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 
 from resources.models import Article, Comment, Tag, User
-from tests.conftest import PASSWORD
+from tests.recipes import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from django.db.models import Count
 
 from resources.models import Article, ArticleTag, Comment, Favorite, Tag, User
 from tests import recipes
-from tests.conftest import client_for, http_client
+from tests.clients import client_for, http_client
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

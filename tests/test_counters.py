@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from resources.models import Article, ArticleTag, Favorite, Tag, Totals, User
 from tests import recipes
-from tests.conftest import client_for
+from tests.clients import client_for
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from resources.models import Article, ArticleTag, Comment, Favorite, Follow, Tag, User
 from tests import recipes
-from tests.conftest import client_for
+from tests.clients import client_for
 
 pytestmark = pytest.mark.django_db
 

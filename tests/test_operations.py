@@ -20,7 +20,7 @@ from django.test.utils import CaptureQueriesContext
 from resources.json_logging import JSONFormatter
 from resources.models import Article, Tag
 from tests import recipes
-from tests.conftest import client_for
+from tests.clients import client_for
 from tests.tools import ROOT, database_url, gunicorn
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,7 @@
 import pytest
 
 from resources.models import Follow
-from tests.conftest import client_for
+from tests.clients import client_for
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ import pytest
 
 from resources.models import ArticleTag, Favorite, Follow, Tag
 from tests import recipes
-from tests.conftest import PASSWORD
+from tests.recipes import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from resources.models import Article, Comment, Favorite, Follow, User
 from tests import recipes
-from tests.conftest import PASSWORD, client_for, http_client
+from tests.clients import client_for, http_client
+from tests.recipes import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

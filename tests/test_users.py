@@ -4,7 +4,8 @@ import pytest
 from django.contrib.auth.hashers import identify_hasher
 
 from resources.models import User
-from tests.conftest import PASSWORD, client_for
+from tests.clients import client_for
+from tests.recipes import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
