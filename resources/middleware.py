@@ -17,6 +17,7 @@ from rest_framework import status
 from resources import json_logging
 from resources.exceptions import error_response
 from resources.renderers import JSONRenderer
+from resources.throttling import client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +117,7 @@ class RequestLogMiddleware:
                     "status": response.status_code,
                     "duration_ms": round((time.perf_counter() - start) * 1000, 2),
                     "request_id": request.id,  # type: ignore[attr-defined]
+                    "client_ip": client_ip(request),
                     "user_id": user.pk if user is not None and user.is_authenticated else None,
                 },
             )

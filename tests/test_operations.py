@@ -125,6 +125,7 @@ def test_one_json_access_line_per_request(user, user_api, caplog):
         "path": "/api/articles",
         "status": 200,
         "request_id": "client-chosen-id-42",
+        "client_ip": "127.0.0.1",
         "user_id": user.pk,
     }
 

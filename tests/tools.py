@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -204,6 +205,12 @@ def redis_space() -> Iterator[RedisSpace]:
 class Server:
     url: str
     process: subprocess.Popen
+    log: IO[bytes]
+
+    def output(self) -> str:
+        """What the server has written to stdout and stderr so far."""
+        self.log.seek(0)
+        return self.log.read().decode()
 
 
 @contextmanager
@@ -242,7 +249,7 @@ def gunicorn(env: dict[str, str], *, workers: int = 1) -> Iterator[Server]:
                         log.seek(0)
                         raise RuntimeError(log.read().decode()) from None
                     time.sleep(0.1)
-            yield Server(url, process)
+            yield Server(url, process, log)
         finally:
             if process.poll() is None:
                 process.terminate()
