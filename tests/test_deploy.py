@@ -1,15 +1,20 @@
 """Deployment pieces outside the request path: gunicorn's worker count from the CPU quota, its
 clean start, the front's address, and migrations applied once by instances starting together."""
 
+import gzip
 import os
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
+from django.test import Client
 
+from api_project import settings as project_settings
 from deploy.cpu import available_cpus, cpu_quota, parse_cfs_quota, parse_cpu_max, web_concurrency
 from deploy.launch import listen_address, probe_url
 from resources.management.commands.migrate import MIGRATION_LOCK
@@ -83,6 +88,28 @@ def test_gunicorn_starts_without_an_error_line_for_a_user_without_a_home(tmp_pat
     assert "Booting worker" in log
     assert [line for line in log.splitlines() if "[WARNING]" in line or "[ERROR]" in line] == []
     assert not (tmp_path / "no-such-home").exists()
+
+
+# --- Static files -----------------------------------------------------------------------------
+
+
+def test_collected_static_files_are_hashed_compressed_and_cached_for_a_year(settings, tmp_path):
+    settings.STATIC_ROOT = tmp_path
+    settings.STORAGES = project_settings.STORAGES
+    call_command("collectstatic", "--no-input", verbosity=0)
+    client = Client()
+
+    page = client.get("/api/docs").content.decode()
+    [css] = re.findall(r"/static/[^\"]*/swagger-ui\.([0-9a-f]{12})\.css", page)
+    response = client.get(
+        f"/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui.{css}.css",
+        HTTP_ACCEPT_ENCODING="gzip",
+    )
+
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "max-age=315360000, public, immutable"
+    assert response["Content-Encoding"] == "gzip"
+    assert gzip.decompress(b"".join(response.streaming_content)).startswith(b".swagger-ui")
 
 
 # --- The front's address ----------------------------------------------------------------------
