@@ -12,6 +12,7 @@ exits. If either process dies on its own, it stops the other and exits non-zero.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import fcntl
 import os
@@ -137,6 +138,8 @@ def answers(socket_path: Path) -> bool:
 
 
 def stop(process: subprocess.Popen[bytes], sig: int, timeout: float) -> int:
+    """Stops a process the launcher started with `sig`, then whatever is left of its process
+    group (nginx's workers outlive a master that was killed)."""
     if process.poll() is None:
         process.send_signal(sig)
         try:
@@ -145,6 +148,8 @@ def stop(process: subprocess.Popen[bytes], sig: int, timeout: float) -> int:
             log(f"process {process.pid} did not stop within {timeout:.0f}s; killing it")
             process.kill()
             process.wait()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
     return process.returncode
 
 

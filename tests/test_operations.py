@@ -21,7 +21,7 @@ from resources.json_logging import JSONFormatter
 from resources.models import Article, Tag
 from tests import recipes
 from tests.conftest import client_for
-from tests.tools import ROOT, database_url, gunicorn
+from tests.tools import ROOT, database_url, front, gunicorn
 
 pytestmark = pytest.mark.django_db
 
@@ -277,11 +277,14 @@ def test_reads_go_to_the_replica_and_a_request_reads_its_own_writes(user):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="holds a PostgreSQL row lock")
-def test_sigterm_lets_an_in_flight_request_finish_and_commit():
+@pytest.mark.parametrize("serve", [gunicorn, front], ids=["gunicorn", "front"])
+def test_sigterm_lets_an_in_flight_request_finish_and_commit(serve):
+    # Through the front, SIGTERM goes to the launcher, which passes it on to gunicorn and stops
+    # nginx only once gunicorn has finished.
     Tag.objects.create(name="slow")
     env = {"DATABASE_URL": database_url(), "RATE_LIMIT_ARTICLE_WRITE": "off"}
     results: list[tuple] = []
-    with gunicorn(env) as server:
+    with serve(env) as server:
         new_user = {"username": "writer", "email": "w@example.com", "password": "password1"}
         token = fetch(f"{server.url}/api/users", method="POST", body={"user": new_user})[1]["user"][
             "token"

@@ -19,6 +19,8 @@ from typing import IO
 
 import pytest
 
+from deploy.launch import NGINX_MODULES
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # CI sets this, so that a missing tool fails the run instead of skipping the tests that need it.
@@ -217,20 +219,46 @@ class Server:
 def gunicorn(env: dict[str, str], *, workers: int = 1) -> Iterator[Server]:
     """A gunicorn server started with the repository's config and the given environment."""
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
         "--config",
         "gunicorn.conf.py",
         "api_project.wsgi:application",
     ]
+    with _serve(
+        command, port, {"BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(workers), **env}
+    ) as server:
+        yield server
+
+
+def nginx_with_lua() -> None:
+    """Debian's nginx and its Lua module, which the production front runs."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists() or not (NGINX_MODULES / "ngx_http_lua_module.so").exists():
+        missing("nginx and its Lua module are needed: apt-get install nginx libnginx-mod-http-lua")
+
+
+@contextmanager
+def front(env: dict[str, str], *, workers: int = 1) -> Iterator[Server]:
+    """The production front as the container runs it (deploy/launch.py: nginx in front of
+    gunicorn), on a free port, with the given environment."""
+    nginx_with_lua()
+    port = free_port()
+    command = [sys.executable, "-m", "deploy", "serve", f"127.0.0.1:{port}"]
+    with _serve(command, port, {"WEB_CONCURRENCY": str(workers), **env}) as server:
+        yield server
+
+
+@contextmanager
+def _serve(command: list[str], port: int, env: dict[str, str]) -> Iterator[Server]:
+    """Starts a server with production settings, waits until it answers on `port`, and stops it
+    with SIGTERM afterwards."""
+    url = f"http://127.0.0.1:{port}"
     environment = {
         "PATH": os.environ["PATH"],
         "DEBUG": "false",
         "SECRET_KEY": "a-test-secret-key-that-is-long-enough-for-production-checks-0123456789",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": str(workers),
         **env,
     }
     # A file, not a pipe: nobody reads the server's log while it runs, and a full pipe blocks.
