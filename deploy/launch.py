@@ -159,9 +159,9 @@ MIGRATE = [sys.executable, "manage.py", "migrate", "--no-input"]
 
 
 def migrate(environ: Mapping[str, str]) -> None:
-    result = subprocess.run(MIGRATE, cwd=ROOT, env=dict(environ), check=False)
-    if result.returncode:
-        raise SystemExit(result.returncode)
+    status = start(MIGRATE, environ).wait()
+    if status:
+        raise SystemExit(status)
 
 
 def serve(address: str | None = None, environ: Mapping[str, str] = os.environ) -> int:
