@@ -4,12 +4,14 @@ clean start, the front's address, and migrations applied once by instances start
 import gzip
 import os
 import re
+import runpy
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+import yaml
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -88,6 +90,24 @@ def test_gunicorn_starts_without_an_error_line_for_a_user_without_a_home(tmp_pat
     assert "Booting worker" in log
     assert [line for line in log.splitlines() if "[WARNING]" in line or "[ERROR]" in line] == []
     assert not (tmp_path / "no-such-home").exists()
+
+
+# --- The image and compose.yaml ---------------------------------------------------------------
+
+
+def test_compose_builds_from_the_base_image_argument_and_outlasts_the_graceful_drain():
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    api = compose["services"]["api"]
+    gunicorn_settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+
+    assert api["build"]["args"]["PYTHON_IMAGE"].startswith("${PYTHON_IMAGE")
+    assert int(api["stop_grace_period"].removesuffix("s")) > gunicorn_settings["graceful_timeout"]
+    assert api["healthcheck"]["test"] == ["CMD", "python3", "-m", "deploy", "healthcheck"]
+    assert compose["services"]["migrate"]["command"] == ["migrate"]
+    assert api["read_only"] is True
+    assert api["tmpfs"] == ["/tmp"]  # noqa: S108 (a path inside the container)
+    for service in ("db", "cache"):
+        assert compose["services"][service]["healthcheck"]["test"]
 
 
 # --- Static files -----------------------------------------------------------------------------
