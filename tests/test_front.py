@@ -91,6 +91,14 @@ def test_health_checks_answer_through_the_front(server):
     assert ready.json()["status"] == "ready"
 
 
+@pytest.mark.parametrize("path", ["/_front/413", "/api/nothing"])
+def test_unknown_urls_are_json_404_through_the_front(server, path):
+    response = call(server, "GET", path)
+
+    assert response.status == 404
+    assert response.json() == {"errors": {"body": ["Not found."]}}
+
+
 def test_request_ids_and_the_real_client_address_reach_the_app_log(server):
     kept = call(
         server, "GET", "/api/tags", headers={"X-Request-ID": "front-id-1"}, source="127.0.0.2"
@@ -182,6 +190,27 @@ def test_a_body_over_the_limit_is_the_apis_413(server, encoding):
         if line.get("request_id") == response.headers["x-request-id"]
     ]
     assert (line["logger"], line["status"], line["client_ip"]) == ("nginx", 413, "127.0.0.1")
+
+
+@pytest.mark.parametrize(
+    ("request_head", "status", "message"),
+    [
+        (head("GET", "/api/articles?q=" + "x" * 20_000), 414, "The request line is too long."),
+        (
+            head("GET", "/api/articles", {"X-Big": "x" * 20_000}),
+            400,
+            "Malformed request, or its headers are too large.",
+        ),
+    ],
+    ids=["request line", "header"],
+)
+def test_oversized_request_lines_and_headers_are_refused_in_json(
+    server, request_head, status, message
+):
+    response = raw_http(address(server), [request_head])
+
+    assert response.status == status
+    assert response.json() == {"errors": {"body": [message]}}
 
 
 def test_a_body_that_trickles_past_the_request_deadline_is_408(server):
