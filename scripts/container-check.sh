@@ -12,7 +12,8 @@
 # on 127.0.0.1:5432 (user postgres, trust auth) and Redis on 127.0.0.1:6379, and .venv (for the
 # slow-clients script: python3 dev.py test creates it). docker-compose (Debian's) validates
 # compose.yaml where it is installed. The database, Redis database, key prefix and port it uses:
-# CHECK_DATABASE, CHECK_REDIS_URL, CHECK_CACHE_PREFIX, PORT.
+# CHECK_DATABASE, CHECK_REDIS_URL, CHECK_CACHE_PREFIX, PORT; CHECK_ATTACK_SECONDS (35) sets how
+# long the slow clients attack.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -127,8 +128,9 @@ echo "log: no warning or error lines"
 big=$(head -c 1100000 /dev/zero | tr '\0' 'x')
 echo "POST 1.1 MB -> $(printf '%s' "$big" | curl -s -w ' %{http_code}' -X POST "$URL/api/users" -H 'Content-Type: application/json' --data-binary @-)"
 
-step "Slow clients against the container (35 s)"
-.venv/bin/python scripts/slow_clients.py --url "$URL" --seconds 35
+ATTACK_SECONDS=${CHECK_ATTACK_SECONDS:-35}
+step "Slow clients against the container ($ATTACK_SECONDS s)"
+.venv/bin/python scripts/slow_clients.py --url "$URL" --seconds "$ATTACK_SECONDS"
 
 step "Stopping with SIGTERM (podman stop)"
 start=$(date +%s%N)

@@ -21,7 +21,7 @@ from resources.json_logging import JSONFormatter
 from resources.models import Article, Tag
 from tests import recipes
 from tests.conftest import client_for
-from tests.tools import ROOT, database_url, front, gunicorn
+from tests.tools import ROOT, database_url, front, gunicorn, migrated_sqlite
 
 pytestmark = pytest.mark.django_db
 
@@ -178,13 +178,7 @@ def test_metrics_count_requests_by_view_method_and_status(api, settings):
 
 @pytest.mark.django_db(transaction=True)
 def test_metrics_add_up_across_gunicorn_workers(tmp_path):
-    database = f"sqlite:///{tmp_path / 'db.sqlite3'}"
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v0"],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": database},
-        check=True,
-    )
+    database = migrated_sqlite(tmp_path)
     env = {
         "DATABASE_URL": database,
         "METRICS_ENABLED": "true",
