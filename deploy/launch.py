@@ -214,7 +214,11 @@ def _run(nginx: str, config: Path, listen: str, run_dir: Path, environ: Mapping[
         "GUNICORN_CONTROL_SOCKET": str(run_dir / "gunicorn.ctl"),
         # The proxies in front of the stack (TRUSTED_PROXIES), then this stack's own nginx.
         "TRUSTED_PROXIES": str(int(trusted) + 1),
+        # With METRICS_ENABLED, the workers' metric files go where they are cleaned up after.
+        "PROMETHEUS_MULTIPROC_DIR": environ.get("PROMETHEUS_MULTIPROC_DIR")
+        or str(run_dir / "metrics"),
     }
+    Path(gunicorn_env["PROMETHEUS_MULTIPROC_DIR"]).mkdir(exist_ok=True)
     gunicorn = start(
         [
             sys.executable,

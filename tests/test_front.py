@@ -318,6 +318,12 @@ def children(pid: int) -> list[tuple[int, str]]:
     return found
 
 
+def run_folder(processes: list[tuple[int, str]]) -> Path:
+    """The launcher's run folder, named by nginx's command line (`-p FOLDER`)."""
+    nginx = next(command for _, command in processes if "nginx: master" in command)
+    return Path(nginx.split(" -p ")[1].split()[0])
+
+
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -332,9 +338,7 @@ def test_the_launcher_stops_everything_it_started(tmp_path, sig):
     with front({"DATABASE_URL": migrated_sqlite(tmp_path)}, workers=2) as server:
         processes = children(server.process.pid)
         commands = [command for _, command in processes]
-        run_dir = Path(
-            next(c for c in commands if "nginx: master" in c).split(" -p ")[1].split()[0]
-        )
+        run_dir = run_folder(processes)
         assert run_dir.is_dir()
         assert call(server, "GET", "/api/tags").status == 200
 
@@ -349,6 +353,24 @@ def test_the_launcher_stops_everything_it_started(tmp_path, sig):
     assert not run_dir.exists()
     assert "Shutting down: Master" in output
     assert "[launch] stopped (status 0)" in output
+
+
+def test_metrics_add_up_through_the_front_and_go_with_it(tmp_path):
+    env = {"DATABASE_URL": migrated_sqlite(tmp_path), "METRICS_ENABLED": "true"}
+    with front(env, workers=2) as server:
+        for _ in range(10):
+            assert call(server, "GET", "/api/tags").status == 200
+        metrics = call(server, "GET", "/metrics").body.decode()
+        run_dir = run_folder(children(server.process.pid))
+        assert list((run_dir / "metrics").glob("*.db"))
+
+    [line] = [
+        row
+        for row in metrics.splitlines()
+        if row.startswith("conduit_http_requests_total{") and 'view="tags"' in row
+    ]
+    assert float(line.rsplit(" ", 1)[1]) == 10
+    assert not run_dir.exists()
 
 
 def test_the_launcher_stops_gunicorn_when_nginx_dies(tmp_path):
