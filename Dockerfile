@@ -1,8 +1,13 @@
-# Conduit API container image: gunicorn serving the API, static files collected at build time.
+# Conduit API container image: nginx in front of gunicorn (deploy/launch.py), static files
+# collected at build time.
 #
 #   docker build -t conduit-api .
-#   docker run --rm -e SECRET_KEY=... -e ALLOWED_HOSTS=... -e DATABASE_URL=... -p 8000:8000 conduit-api
-#   docker run --rm -e ... conduit-api python manage.py migrate    # migrations: a separate step
+#   docker run --rm -e SECRET_KEY=... -e ALLOWED_HOSTS=... -e DATABASE_URL=... conduit-api migrate
+#   docker run --rm -e ... -p 8000:8000 --read-only --tmpfs /tmp conduit-api
+#
+# The entrypoint (deploy/__main__.py) runs `serve` by default, maps `migrate` to the management
+# command (one instance at a time on PostgreSQL), and runs any other command as given. Everything
+# the running container writes goes to /tmp, so the root file system can be read-only.
 #
 # The base image is an argument so the image can also be built from a locally made base.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
@@ -15,14 +20,23 @@ RUN /opt/venv/bin/pip install -r /tmp/requirements.txt
 WORKDIR /app
 COPY manage.py gunicorn.conf.py ./
 COPY api_project ./api_project
+COPY deploy ./deploy
 COPY resources ./resources
 COPY serializers_templates ./serializers_templates
 # collectstatic needs settings that start; these values exist only for this step.
-RUN DEBUG=false SECRET_KEY=collectstatic-only ALLOWED_HOSTS=localhost \
+RUN DEBUG=false SECRET_KEY=collectstatic-only ALLOWED_HOSTS=localhost ALLOW_SQLITE=true \
     /opt/venv/bin/python manage.py collectstatic --no-input --verbosity 0
 
 FROM ${PYTHON_IMAGE} AS runtime
-ENV PATH=/opt/venv/bin:$PATH \
+# Debian's nginx and its Lua module: the buffering front that slow clients meet instead of
+# gunicorn. policy-rc.d keeps the package from starting a server while the image is built.
+RUN printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d \
+    && apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        nginx libnginx-mod-http-lua \
+    && apt-get clean && rm -rf /var/lib/apt/lists/* /usr/sbin/policy-rc.d
+# PATH in full: an imported base image (scripts/container-check.sh makes one) may set none.
+ENV PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     DEBUG=false
@@ -33,6 +47,8 @@ WORKDIR /app
 USER conduit
 EXPOSE 8000
 ENV PORT=8000
-HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
-    CMD ["python3", "-c", "import os, sys, urllib.request; url = 'http://127.0.0.1:%s/healthz' % os.environ['PORT']; sys.exit(urllib.request.urlopen(url, timeout=2).status != 200)"]
-CMD ["gunicorn", "--config", "gunicorn.conf.py", "api_project.wsgi:application"]
+# Through the front, on the address PORT or BIND names.
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+    CMD ["python3", "-m", "deploy", "healthcheck"]
+ENTRYPOINT ["python3", "-m", "deploy"]
+CMD ["serve"]

@@ -2,6 +2,8 @@
 """The few commands a maintainer types every day. Needs only Python 3.11+.
 
     python3 dev.py serve      install, migrate, load demo content, serve on 127.0.0.1:8000
+    python3 dev.py prod ADDR  the production stack (nginx in front of gunicorn) on ADDR, as the
+                              container runs it (default 127.0.0.1:8080)
     python3 dev.py test       install everything and run the test suite
     python3 dev.py lint       ruff (lint and format check), mypy, migration check
     python3 dev.py schema     regenerate openapi.yaml from the code
@@ -18,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import secrets
 import shutil
 import subprocess
 import sys
@@ -78,6 +81,34 @@ def serve(args: list[str]) -> None:
     manage("migrate", "--no-input")
     manage("seed_demo")
     manage("runserver", *(args or ["127.0.0.1:8000"]))
+
+
+def prod(args: list[str]) -> None:
+    """The container's stack and environment, without a container: nginx in front of gunicorn
+    (deploy/launch.py), which stops both on Ctrl-C or SIGTERM. Where the environment leaves
+    something unset, a local default stands in: DEBUG off, this address among ALLOWED_HOSTS, a
+    random SECRET_KEY for the run, SQLite in db.sqlite3 without DATABASE_URL, migrations on start.
+    """
+    install("requirements.txt")
+    address = args[0] if args else "127.0.0.1:8080"
+    env = dict(os.environ)
+    host = address.rpartition(":")[0]
+    env.setdefault("DEBUG", "false")
+    env.setdefault(
+        "ALLOWED_HOSTS", ",".join(dict.fromkeys(filter(None, [host, "127.0.0.1", "localhost"])))
+    )
+    env.setdefault("MIGRATE_ON_START", "1")
+    if not env.get("DATABASE_URL"):
+        env.setdefault("ALLOW_SQLITE", "true")
+    if not env.get("SECRET_KEY"):
+        print("SECRET_KEY is not set: using a random one, so tokens last as long as this run.")
+        env["SECRET_KEY"] = secrets.token_urlsafe(50)
+    run(PYTHON, "manage.py", "collectstatic", "--no-input", "--verbosity", "0", env=env)
+    command = [str(PYTHON), "-m", "deploy", "serve", address]
+    print("+", " ".join(command), flush=True)
+    # The launcher takes this process's place, so a signal to `dev.py prod` reaches it.
+    os.chdir(ROOT)
+    os.execve(command[0], command, env)
 
 
 def test(args: list[str]) -> None:
@@ -154,6 +185,7 @@ def forward(args: list[str]) -> None:
 
 COMMANDS = {
     "serve": serve,
+    "prod": prod,
     "test": test,
     "lint": lint,
     "schema": schema,

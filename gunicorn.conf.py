@@ -2,12 +2,18 @@
 section). Everything can be overridden from the environment."""
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
+# gunicorn reads this file before it puts the working directory on the import path.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from deploy.cpu import web_concurrency
+
 bind = os.environ.get("BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
-# Sync workers: each answers one request at a time, and a request is mostly database time.
-workers = int(os.environ.get("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1) + 1))
+# Sync workers: each answers one request at a time, and a request is mostly database time. Their
+# number follows the container's CPU quota (WEB_CONCURRENCY overrides it).
+workers = web_concurrency()
 worker_class = "sync"
 # A request still running after this is killed (and its transaction rolled back).
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
@@ -25,6 +31,10 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # Imported once in the master, then forked: less memory per worker, faster restarts.
 preload_app = os.environ.get("GUNICORN_PRELOAD", "true").lower() == "true"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn's control socket (for `gunicornc`) defaults to a folder in $HOME, which a system user
+# in a container lacks; it exists only where asked for (deploy/launch.py puts it in its run folder).
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "")
+control_socket_disable = not control_socket
 
 if os.environ.get("METRICS_ENABLED", "").lower() in {"1", "true", "yes", "on"}:
     # Workers write their metrics to files here, and /metrics (in any worker) adds them up.

@@ -377,6 +377,13 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Hashed, compressed names, cached for a year, once collected (resources/staticfiles.py).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "resources.staticfiles.StaticFilesStorage"},
+}
 # Until `collectstatic` has filled STATIC_ROOT (the container image does it at build time),
 # whitenoise serves the admin's and the API docs' assets straight from the installed apps.
 WHITENOISE_USE_FINDERS = True
+# Collected files are kept under their hashed names only (the plain ones come from the apps).
+WHITENOISE_KEEP_ONLY_HASHED_FILES = True

@@ -1,5 +1,6 @@
-"""Middleware: request ids and access logs, health probes, and the body-size guard."""
+"""Middleware: request ids and access logs, health probes, and the request-body guard."""
 
+import io
 import logging
 import re
 import time
@@ -16,13 +17,15 @@ from rest_framework import status
 from resources import json_logging
 from resources.exceptions import error_response
 from resources.renderers import JSONRenderer
+from resources.throttling import client_ip
 
 logger = logging.getLogger(__name__)
 
 
 class BodySizeLimitMiddleware:
-    """Refuses a body larger than MAX_REQUEST_BODY_BYTES with 413 from its Content-Length,
-    before reading a byte of it. (DRF parsers read the stream directly, past Django's own
+    """Refuses a body larger than MAX_REQUEST_BODY_BYTES with 413: from its Content-Length,
+    before reading a byte of it, or, for a body without one (chunked), once the limit is passed
+    while reading it. (DRF parsers read the stream directly, past Django's own
     DATA_UPLOAD_MAX_MEMORY_SIZE check.)"""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -30,15 +33,50 @@ class BodySizeLimitMiddleware:
         self.limit = settings.MAX_REQUEST_BODY_BYTES
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        length = request.META.get("CONTENT_LENGTH") or "0"
+        length = request.META.get("CONTENT_LENGTH")
+        if not length and request.META.get("HTTP_TRANSFER_ENCODING"):
+            return self._read_unsized_body(request) or self.get_response(request)
+        length = length or "0"
         if not length.isdigit():
             return error_response(status.HTTP_400_BAD_REQUEST, "Invalid Content-Length header.")
         if int(length) > self.limit:
-            return error_response(
-                status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-                f"Request body is larger than the limit of {self.limit} bytes.",
-            )
+            return self._too_large()
         return self.get_response(request)
+
+    def _too_large(self) -> HttpResponse:
+        return error_response(
+            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            f"Request body is larger than the limit of {self.limit} bytes.",
+        )
+
+    def _read_unsized_body(self, request: HttpRequest) -> HttpResponse | None:
+        """Reads a body sent without Content-Length (chunked), up to the limit, and hands it on
+        as a body of known length; Django would otherwise take it as empty. Only a server that
+        ends the input stream at the end of the body (`wsgi.input_terminated`, as gunicorn does)
+        can be read this way: elsewhere the answer is 411."""
+        if not request.META.get("wsgi.input_terminated"):
+            return error_response(
+                status.HTTP_411_LENGTH_REQUIRED,
+                "A request body needs a Content-Length header on this server.",
+            )
+        stream = request.META["wsgi.input"]
+        body = bytearray()
+        try:
+            while len(body) <= self.limit:
+                chunk = stream.read(min(64 * 1024, self.limit + 1 - len(body)))
+                if not chunk:
+                    break
+                body += chunk
+        except Exception:
+            # The server's parse errors (a bad chunk size, a missing terminator, a client gone
+            # mid-body) share no base class but Exception.
+            logger.info("Unreadable chunked request body", exc_info=True)
+            return error_response(status.HTTP_400_BAD_REQUEST, "Malformed chunked request body.")
+        if len(body) > self.limit:
+            return self._too_large()
+        request.META["CONTENT_LENGTH"] = str(len(body))
+        request._stream = io.BytesIO(body)
+        return None
 
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -79,6 +117,7 @@ class RequestLogMiddleware:
                     "status": response.status_code,
                     "duration_ms": round((time.perf_counter() - start) * 1000, 2),
                     "request_id": request.id,  # type: ignore[attr-defined]
+                    "client_ip": client_ip(request),
                     "user_id": user.pk if user is not None and user.is_authenticated else None,
                 },
             )

@@ -39,10 +39,11 @@ ERROR_HEADERS = {
 ERROR_HEADERS[503] = ERROR_HEADERS[429]
 
 ERROR_DESCRIPTIONS = {
-    400: "The body is not valid JSON (or is not UTF-8, or nests too deeply).",
+    400: "The body is not valid JSON (or is not UTF-8, nests too deeply, or is badly chunked).",
     401: "The token is missing (where one is required), malformed, expired or revoked.",
     403: "Only the author may change or delete this.",
     404: "No such resource.",
+    411: "A body without `Content-Length` (chunked), on a server that cannot read one so.",
     413: "The body is larger than the configured limit (1 MB by default).",
     415: "The body is not `application/json`.",
     422: "A parameter or field is invalid; each is named with its messages.",
@@ -86,7 +87,7 @@ class ConduitAutoSchema(AutoSchema):
         has_query = any(p.get("in") == "query" for p in self._get_parameters())
         statuses = [401, 503]
         if has_body:
-            statuses += [400, 413, 415, 422]
+            statuses += [400, 411, 413, 415, 422]
         elif has_query:
             statuses.append(422)
         if self.method in ("PUT", "DELETE") and any(

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.http import HttpRequest
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
@@ -27,7 +28,7 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), PERIODS[period.strip()[0]]
 
 
-def client_ip(request: Request) -> str:
+def client_ip(request: Request | HttpRequest) -> str:
     """The client's address: REMOTE_ADDR, or with TRUSTED_PROXIES proxies in front, the address
     the outermost trusted proxy saw (never a value the client could simply make up)."""
     proxies = settings.TRUSTED_PROXIES

@@ -30,6 +30,17 @@ def _fresh_cache(settings) -> Iterator[None]:
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _static_files_by_plain_name(settings) -> None:
+    # The live server serves static files from the installed apps, never from STATIC_ROOT, so
+    # pages must name them plainly even where `collectstatic` has filled STATIC_ROOT with hashed
+    # names. tests/test_deploy.py checks the collected files themselves.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
 @pytest.fixture
 def redis() -> Iterator[RedisSpace]:
     """A key prefix of the test's own in the test Redis database (CONDUIT_TEST_REDIS_URL)."""

@@ -21,7 +21,7 @@ from resources.json_logging import JSONFormatter
 from resources.models import Article, Tag
 from tests import recipes
 from tests.clients import client_for
-from tests.tools import ROOT, database_url, gunicorn
+from tests.tools import ROOT, database_url, front, gunicorn, migrated_sqlite
 
 pytestmark = pytest.mark.django_db
 
@@ -125,6 +125,7 @@ def test_one_json_access_line_per_request(user, user_api, caplog):
         "path": "/api/articles",
         "status": 200,
         "request_id": "client-chosen-id-42",
+        "client_ip": "127.0.0.1",
         "user_id": user.pk,
     }
 
@@ -176,13 +177,7 @@ def test_metrics_count_requests_by_view_method_and_status(api, settings):
 
 @pytest.mark.django_db(transaction=True)
 def test_metrics_add_up_across_gunicorn_workers(tmp_path):
-    database = f"sqlite:///{tmp_path / 'db.sqlite3'}"
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v0"],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": database},
-        check=True,
-    )
+    database = migrated_sqlite(tmp_path)
     env = {
         "DATABASE_URL": database,
         "METRICS_ENABLED": "true",
@@ -275,11 +270,14 @@ def test_reads_go_to_the_replica_and_a_request_reads_its_own_writes(user):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="holds a PostgreSQL row lock")
-def test_sigterm_lets_an_in_flight_request_finish_and_commit():
+@pytest.mark.parametrize("serve", [gunicorn, front], ids=["gunicorn", "front"])
+def test_sigterm_lets_an_in_flight_request_finish_and_commit(serve):
+    # Through the front, SIGTERM goes to the launcher, which passes it on to gunicorn and stops
+    # nginx only once gunicorn has finished.
     Tag.objects.create(name="slow")
     env = {"DATABASE_URL": database_url(), "RATE_LIMIT_ARTICLE_WRITE": "off"}
     results: list[tuple] = []
-    with gunicorn(env) as server:
+    with serve(env) as server:
         new_user = {"username": "writer", "email": "w@example.com", "password": "password1"}
         token = fetch(f"{server.url}/api/users", method="POST", body={"user": new_user})[1]["user"][
             "token"

@@ -1,0 +1,2 @@
+"""The production front: the launcher that runs nginx before gunicorn, its nginx configuration
+template, the container's entrypoint and health check."""
