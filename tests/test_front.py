@@ -367,7 +367,7 @@ def test_metrics_add_up_through_the_front_and_go_with_it(tmp_path):
     [line] = [
         row
         for row in metrics.splitlines()
-        if row.startswith("conduit_http_requests_total{") and 'view="tags"' in row
+        if row.startswith("conduit_http_requests_total{") and 'view="tag-list"' in row
     ]
     assert float(line.rsplit(" ", 1)[1]) == 10
     assert not run_dir.exists()
