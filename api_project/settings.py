@@ -249,6 +249,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": False,
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
+    "ENUM_NAME_OVERRIDES": {"ArticleStatus": "resources.models.ArticleStatus"},
     "TAGS": [
         {"name": "Articles", "description": "Articles, the global list and the personal feed."},
         {"name": "Comments", "description": "Comments on an article."},

@@ -1,4 +1,6 @@
-"""Lists of articles as the API pages them: the global list with its filters, or a reader's feed.
+"""Lists of articles as the API pages them: the global list with its filters, a reader's feed
+(published articles, newest publication first), or a reader's own articles, drafts included
+(most recently updated first).
 
 A page is one statement: the ids of the page first (off an index already in the list's order,
 where there is one), then those rows with every key of ArticleRow, and the list's exact count
@@ -19,7 +21,16 @@ from django.db.models.functions import Coalesce
 
 from resources.compiled_sql import SENTINEL_ID, CompiledQuery, sentinel_text
 from resources.expressions import SubqueryCount
-from resources.models import Article, ArticleTag, Favorite, Follow, Tag, Totals, User
+from resources.models import (
+    LISTED,
+    Article,
+    ArticleTag,
+    Favorite,
+    Follow,
+    Tag,
+    Totals,
+    User,
+)
 from resources.querysets import ArticleQuerySet
 from resources.rows import ArticleRow, article_rows
 
@@ -32,27 +43,31 @@ if TYPE_CHECKING:
 FEED_PAGE_IDS = """
     SELECT recent.id FROM resources_follow follow
     CROSS JOIN LATERAL (
-        SELECT article.id, article.created_at FROM resources_article article
-        WHERE article.author_id = follow.followee_id
-        ORDER BY article.created_at DESC, article.id DESC LIMIT %s
+        SELECT article.id, article.published_at FROM resources_article article
+        WHERE article.author_id = follow.followee_id AND article.status = 'published'
+        ORDER BY article.published_at DESC, article.id DESC LIMIT %s
     ) recent
     WHERE follow.follower_id = %s
-    ORDER BY recent.created_at DESC, recent.id DESC LIMIT %s OFFSET %s
+    ORDER BY recent.published_at DESC, recent.id DESC LIMIT %s OFFSET %s
 """
-# Link rows (tags, favorites) carry their article's created_at, so they page in list order too.
-NEWEST_LINKS_FIRST = ("-article_created_at", "-article")
+# Link rows (tags, favorites) carry their article's published_at while it is published, so they
+# page in list order too.
+NEWEST_LINKS_FIRST = ("-article_published_at", "-article")
+RECENTLY_UPDATED_FIRST = ("-updated_at", "-id")
 
 
 @dataclass(frozen=True)
 class ArticleListing:
     """One page of one list of articles: the filters (an empty one filters nothing), whether it
-    is the reader's feed, and the page."""
+    is the reader's feed or their own articles (of one status, or all: ""), and the page."""
 
     viewer: Viewer
     tag: str = ""
     author: str = ""
     favorited: str = ""
     feed: bool = False
+    own: bool = False
+    status: str = ""
     offset: int = 0
     limit: int = 20
 
@@ -65,6 +80,8 @@ class ArticleListing:
             alias=alias,
             signed_in=viewer_id is not None,
             feed=self.feed,
+            own=self.own,
+            status=self.status,
             tag=bool(self.tag),
             author=bool(self.author),
             favorited=bool(self.favorited),
@@ -82,16 +99,27 @@ class ArticleListing:
 
     def matching(self) -> ArticleQuerySet:
         qs = cast(ArticleQuerySet, Article.objects.all())
+        if self.own:
+            mine = qs.filter(author=cast(User, self.viewer))
+            return mine.filter(status=self.status) if self.status else mine
+        qs = qs.published()
         if self.feed:
             qs = qs.feed(cast(User, self.viewer))
         return qs.filter_list(tag=self.tag, author=self.author, favorited=self.favorited)
 
+    def order(self) -> tuple[str, ...]:
+        return RECENTLY_UPDATED_FIRST if self.own else ("-published_at", "-id")
+
     def ids_and_total(self, vendor: str) -> tuple[QuerySet | RawSQL, Expression | Subquery]:
-        """The ids of the page, newest first, read off an index already in that order where
-        there is one; and the exact number of matching articles as an SQL expression, from a
-        counter the database keeps where there is one, a count over an index otherwise."""
+        """The ids of the page, in the list's order, read off an index already in that order
+        where there is one; and the exact number of matching articles as an SQL expression,
+        from a counter the database keeps where there is one, a count over an index otherwise."""
         start, end = self.offset, self.offset + self.limit
-        newest = self.matching().newest_first().values("pk")[start:end]
+        if self.own:
+            # An author's own articles are few next to the table: counted over their index.
+            ids = self.matching().order_by(*self.order()).values("pk")[start:end]
+            return ids, SubqueryCount(self.matching())
+        newest = self.matching().order_by(*self.order()).values("pk")[start:end]
         given = tuple(name for name in ("tag", "author", "favorited") if getattr(self, name))
         match (self.feed, given):
             case (True, ()):
@@ -108,7 +136,7 @@ class ArticleListing:
                 return newest, Coalesce(Subquery(totals), SubqueryCount(self.matching()))
             case (False, ("tag",)):
                 tag = Tag.objects.filter(name=self.tag)
-                links = ArticleTag.objects.filter(tag=Subquery(tag.values("pk")[:1]))
+                links = ArticleTag.objects.filter(LISTED, tag=Subquery(tag.values("pk")[:1]))
                 tagged = links.order_by(*NEWEST_LINKS_FIRST).values("article")[start:end]
                 return tagged, Coalesce(Subquery(tag.values("articles_count")), 0)
             case (False, ("author",)):
@@ -116,7 +144,7 @@ class ArticleListing:
                 return newest, Coalesce(Subquery(users), 0)
             case (False, ("favorited",)):
                 fan = Subquery(User.objects.with_username(self.favorited).values("pk")[:1])
-                favorites = Favorite.objects.filter(user=fan)
+                favorites = Favorite.objects.filter(LISTED, user=fan)
                 liked = favorites.order_by(*NEWEST_LINKS_FIRST).values("article")[start:end]
                 return liked, SubqueryCount(favorites)
             case _:
@@ -131,6 +159,8 @@ class PageKind:
     alias: str
     signed_in: bool
     feed: bool
+    own: bool
+    status: str
     tag: bool
     author: bool
     favorited: bool
@@ -153,11 +183,12 @@ def _page_query(kind: PageKind) -> CompiledQuery:
         author=author if kind.author else "",
         favorited=fan if kind.favorited else "",
         feed=kind.feed,
+        own=kind.own,
+        status=kind.status,
         offset=kind.offset,
         limit=kind.limit,
     )
     ids, total = listing.ids_and_total(connections[kind.alias].vendor)
-    queryset = (
-        Article.objects.using(kind.alias).for_list(viewer).filter(pk__in=ids).annotate(total=total)
-    )
+    rows = Article.objects.using(kind.alias).with_viewer(viewer, body=False)
+    queryset = rows.filter(pk__in=ids).order_by(*listing.order()).annotate(total=total)
     return CompiledQuery(queryset, PAGE_SENTINELS)
