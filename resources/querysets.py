@@ -190,17 +190,15 @@ class ArticleQuerySet(QuerySet):
         return next(article_rows(compiled.names, compiled.rows((viewer_id, value))), None)
 
 
-ARTICLE_LOOKUP_SENTINELS = {"slug": sentinel_text("slug"), "pk": SENTINEL_ID - 1}
-
-
 @lru_cache(maxsize=16)
 def _article_query(alias: str, signed_in: bool, key: str) -> CompiledQuery:
     viewer: Viewer = models.User(pk=SENTINEL_ID) if signed_in else AnonymousUser()
-    sentinel = ARTICLE_LOOKUP_SENTINELS[key]
     articles = models.Article.objects.using(alias)
     if key == "slug":
-        found = articles.with_slug(viewer, sentinel)
+        sentinel: str | int = sentinel_text("slug")
+        found = articles.with_slug(viewer, sentinel_text("slug"))
     else:
+        sentinel = SENTINEL_ID - 1
         found = articles.visible_to(viewer).filter(pk=sentinel)
     return CompiledQuery(found.with_viewer(viewer)[:1], (SENTINEL_ID, sentinel))
 

@@ -346,8 +346,8 @@ def test_a_draft_never_shows_to_anyone_else(settings, history):
         assert client.get("/api/tags").json() == {"tags": expected_tags}
         for article in articles:
             visible = article["alive"] and (article["published"] or article["author"] == viewer)
-            status = client.get(f"/api/articles/{article['slug']}").status_code
-            assert status == (200 if visible else 404), (viewer, article)
+            answer = client.get(f"/api/articles/{article['slug']}").status_code
+            assert answer == (200 if visible else 404), (viewer, article)
         if viewer is not None:
             followed = {1} if viewer == 0 else {2} if viewer == 1 else set()
             feed = [a for a in public if a["author"] in followed]

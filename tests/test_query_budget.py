@@ -57,6 +57,18 @@ def test_feed(user_api, world, query_budget, rows):
         assert len(user_api.get("/api/articles/feed").json()["articles"]) == rows
 
 
+@pytest.mark.parametrize("rows", ROWS)
+@pytest.mark.parametrize("query", ["", "&status=draft", "&status=published"])
+def test_own_articles(user, user_api, query_budget, rows, query):
+    recipes.article.make(author=user, status="draft", _quantity=rows)
+    recipes.article.make(author=user, _quantity=rows)
+
+    # The reader, then the page with its count.
+    with query_budget(2):
+        body = user_api.get(f"/api/user/articles?limit=100{query}").json()
+    assert len(body["articles"]) == body["articlesCount"] == rows * (1 if query else 2)
+
+
 @pytest.mark.parametrize("tags", ROWS)
 def test_single_article(api, user_api, other_user, query_budget, tags):
     article = recipes.article.make(author=other_user, slug="s")
