@@ -16,7 +16,12 @@ from resources.models import (
     ArticleStatus,
 )
 from serializers_templates.base import ResponseModelSerializer, ResponseSerializer
-from serializers_templates.fields import QueryIntegerField, StringField, TimestampField
+from serializers_templates.fields import (
+    QueryChoiceField,
+    QueryIntegerField,
+    StringField,
+    TimestampField,
+)
 from serializers_templates.profiles import ProfileSerializer
 
 
@@ -227,7 +232,7 @@ OWN_ARTICLE_STATUSES = ["all", *ArticleStatus.values]
 class OwnArticlesQuerySerializer(PageQuerySerializer):
     """The reader's own articles, drafts included, and their page."""
 
-    status = serializers.ChoiceField(
+    status = QueryChoiceField(
         choices=OWN_ARTICLE_STATUSES,
         required=False,
         default="all",

@@ -218,6 +218,7 @@ def test_the_own_list_is_most_recently_updated_first(user_api, own):
     ("query", "errors"),
     [
         ("?status=archived", {"status": ['"archived" is not a valid choice.']}),
+        ("?status=", {"status": ['"" is not a valid choice.']}),
         ("?status=draft&status=published", {"status": ["Give this parameter once."]}),
         ("?limit=0", {"limit": ["Ensure this value is greater than or equal to 1."]}),
     ],
