@@ -15,6 +15,7 @@ from resources.models import (
     Article,
     ArticleStatus,
 )
+from resources.search import SEARCH_MAX_LENGTH
 from serializers_templates.base import ResponseModelSerializer, ResponseSerializer
 from serializers_templates.fields import (
     QueryChoiceField,
@@ -222,6 +223,15 @@ class ArticleListQuerySerializer(PageQuerySerializer):
         allow_blank=True,
         max_length=USERNAME_MAX_LENGTH,
         help_text="Filter by favorites of a user (username).",
+    )
+    search = StringField(
+        required=False,
+        allow_blank=True,
+        max_length=SEARCH_MAX_LENGTH,
+        help_text="Full-text search of titles, descriptions, bodies and tag names, as a search "
+        'box takes it: words (all must match), "quoted phrases", -excluded words and `or`. '
+        "English stemming (dragons finds dragon), accents ignored. Ordered by relevance (a "
+        "title match first, then a description or tag match, then a body match), then newest.",
     )
 
 

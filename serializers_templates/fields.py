@@ -73,10 +73,8 @@ class StrictQueryValueMixin:
     """A query parameter given empty is an error, as any other value out of its range, rather
     than its default (DRF reads an empty form value as absent)."""
 
-    field_name: str
-
     def get_value(self, dictionary: Any) -> Any:
-        return dictionary.get(self.field_name, serializers.empty)
+        return dictionary.get(self.field_name, serializers.empty)  # type: ignore[attr-defined]
 
 
 class QueryChoiceField(StrictQueryValueMixin, serializers.ChoiceField):

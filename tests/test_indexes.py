@@ -22,6 +22,7 @@ pytestmark = [
 ]
 
 BIG_TABLES = [
+    # Search reads the articles' own GIN index (article_search_idx).
     "resources_article",
     "resources_favorite",
     "resources_articletag",
@@ -89,6 +90,9 @@ def test_feed(reader):
         {"feed": True},
         {"own": True},
         {"own": True, "status": "draft"},
+        {"search": "production"},
+        {"search": "python", "offset": 100},
+        {"search": '"gentle introduction" -rust', "tag": "python"},
     ],
 )
 def test_every_page_as_the_api_runs_it(reader, page):

@@ -38,6 +38,8 @@ def world(user, other_user):
         ("/api/articles?author=jane", 1, 2),
         ("/api/articles?favorited=jake", 1, 2),
         ("/api/articles?tag=tag1&author=jane&favorited=jake", 1, 2),
+        ("/api/articles?search=dragon", 1, 2),
+        ("/api/articles?search=dragon&tag=tag1&author=jane", 1, 2),
     ],
 )
 def test_article_lists(api, user_api, world, query_budget, rows, path, anonymous, signed_in):
