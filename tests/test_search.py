@@ -23,7 +23,7 @@ def write(client, title, description="d", body="b", tags=(), **fields):
 
 
 def found(query: str, client=None) -> list[str]:
-    body = (client or http_client()).get("/api/articles", {"search": query, "limit": 100}).json()
+    body = (client or http_client()).get("/api/articles", {"search": query, "limit": "100"}).json()
     assert body["articlesCount"] == len(body["articles"]), body
     return [article["slug"] for article in body["articles"]]
 
