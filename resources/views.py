@@ -37,6 +37,7 @@ from resources.models import (
 from resources.pagination import ArticlePagination
 from resources.permissions import IsAuthorOrReadOnly
 from resources.rows import ArticleRow
+from resources.search import SEARCH_MAX_LENGTH
 from resources.throttling import (
     LoginAccountThrottle,
     LoginIPThrottle,
@@ -44,6 +45,7 @@ from resources.throttling import (
     RegistrationIPThrottle,
 )
 from serializers_templates.articles import (
+    SEARCH_HELP,
     ArticleListItemSerializer,
     ArticleListQuerySerializer,
     NewArticleRequestSerializer,
@@ -87,6 +89,57 @@ USERNAME_PARAMETER = OpenApiParameter(
     "letter case does not matter.",
     examples=[OpenApiExample("A user", value="jake")],
 )
+# The search parameter again, for its examples (the query template declares the rest).
+SEARCH_PARAMETER = OpenApiParameter(
+    "search",
+    {"type": "string", "maxLength": SEARCH_MAX_LENGTH},
+    OpenApiParameter.QUERY,
+    description=SEARCH_HELP,
+    examples=[
+        OpenApiExample("Every word", value="dragon training"),
+        OpenApiExample("A phrase without a word", value='"how to train" -dragon'),
+        OpenApiExample("Either", value="python or rust"),
+    ],
+)
+NEW_ARTICLE_EXAMPLES = [
+    OpenApiExample(
+        "Published at once",
+        value={
+            "article": {
+                "title": "How to train your dragon",
+                "description": "Ever wonder how?",
+                "body": "You have to *believe*.",
+                "tagList": ["dragons", "training"],
+            }
+        },
+        request_only=True,
+    ),
+    OpenApiExample(
+        "A draft, for the author's eyes only",
+        value={
+            "article": {
+                "title": "Work in progress",
+                "description": "Not yet",
+                "body": "Notes.",
+                "status": "draft",
+            }
+        },
+        request_only=True,
+    ),
+]
+UPDATE_ARTICLE_EXAMPLES = [
+    OpenApiExample(
+        "Publish a draft", value={"article": {"status": "published"}}, request_only=True
+    ),
+    OpenApiExample(
+        "Take it back to draft", value={"article": {"status": "draft"}}, request_only=True
+    ),
+    OpenApiExample(
+        "A new title (and slug)",
+        value={"article": {"title": "Did you train your dragon?"}},
+        request_only=True,
+    ),
+]
 COMMENT_ID_PARAMETER = OpenApiParameter(
     "id",
     # Mirrors ROW_ID_PATTERN: at most 18 digits.
@@ -320,15 +373,18 @@ def article_response(viewer: Any, pk: int, status_code: int = status.HTTP_200_OK
         operation_id="GetArticles",
         tags=["Articles"],
         summary="Get recent articles globally",
-        description="Newest first. Filters combine. Auth is optional.",
-        parameters=[ArticleListQuerySerializer],
+        description="Newest publication first, or by relevance with `search`. Filters combine. "
+        "Auth is optional.",
+        parameters=[ArticleListQuerySerializer, SEARCH_PARAMETER],
         responses={200: ArticleListItemSerializer(many=True)},
     ),
     create=extend_schema(
         operation_id="CreateArticle",
         tags=["Articles"],
         summary="Create an article",
+        description="Published at once, unless `status` is `draft`.",
         request=NewArticleRequestSerializer,
+        examples=NEW_ARTICLE_EXAMPLES,
         responses={201: SingleArticleResponseSerializer},
     ),
     retrieve=extend_schema(
@@ -343,8 +399,11 @@ def article_response(viewer: Any, pk: int, status_code: int = status.HTTP_200_OK
         tags=["Articles"],
         summary="Update an article",
         parameters=[SLUG_PARAMETER],
-        description="Partial update, by the author only. A new title gives a new slug.",
+        description="Partial update, by the author only. A new title gives a new slug. "
+        "`status` publishes a draft (the first publication sets `publishedAt`) or takes an article "
+        "back to draft.",
         request=UpdateArticleRequestSerializer,
+        examples=UPDATE_ARTICLE_EXAMPLES,
         responses={200: SingleArticleResponseSerializer},
     ),
     destroy=extend_schema(

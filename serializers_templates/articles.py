@@ -205,6 +205,14 @@ class PageQuerySerializer(QuerySerializer):
         return min(value, MAX_LIMIT)
 
 
+SEARCH_HELP = (
+    "Full-text search of titles, descriptions, bodies and tag names, as a search box takes it: "
+    'words (all must match), "quoted phrases", -excluded words and `or`. English stemming '
+    "(dragons finds dragon), accents ignored. Ordered by relevance (a title match first, then a "
+    "description or tag match, then a body match), then newest."
+)
+
+
 class ArticleListQuerySerializer(PageQuerySerializer):
     """Filters of the article list and its page; filters combine, and an empty one filters
     nothing."""
@@ -225,13 +233,7 @@ class ArticleListQuerySerializer(PageQuerySerializer):
         help_text="Filter by favorites of a user (username).",
     )
     search = StringField(
-        required=False,
-        allow_blank=True,
-        max_length=SEARCH_MAX_LENGTH,
-        help_text="Full-text search of titles, descriptions, bodies and tag names, as a search "
-        'box takes it: words (all must match), "quoted phrases", -excluded words and `or`. '
-        "English stemming (dragons finds dragon), accents ignored. Ordered by relevance (a "
-        "title match first, then a description or tag match, then a body match), then newest.",
+        required=False, allow_blank=True, max_length=SEARCH_MAX_LENGTH, help_text=SEARCH_HELP
     )
 
 
