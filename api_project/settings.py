@@ -173,6 +173,18 @@ if DATABASE_REPLICA_URL:
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
     DATABASE_ROUTERS = ["api_project.db_routers.PrimaryReplicaRouter"]
 
+# --- Full-text search ------------------------------------------------------------------------
+
+# The PostgreSQL text search configuration articles are indexed and searched with (stemming and
+# stop words): english, simple, german, ... After changing it, run `manage.py search_reindex`.
+# (SQLite's index always stems English.)
+SEARCH_CONFIG = env_str("SEARCH_CONFIG", "english")
+if not re.fullmatch(r"[a-z_][a-z0-9_]*", SEARCH_CONFIG):
+    raise ImproperlyConfigured(
+        "SEARCH_CONFIG must name a text search configuration (like english), "
+        f"not {SEARCH_CONFIG!r}."
+    )
+
 # --- Cache ------------------------------------------------------------------------------------
 
 # Redis in production: the cache and the rate-limit counts every app server shares. It holds no
@@ -249,6 +261,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": False,
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
+    "ENUM_NAME_OVERRIDES": {"ArticleStatus": "resources.models.ArticleStatus"},
     "TAGS": [
         {"name": "Articles", "description": "Articles, the global list and the personal feed."},
         {"name": "Comments", "description": "Comments on an article."},

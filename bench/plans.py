@@ -38,10 +38,11 @@ def main() -> None:
 
     reader = User.objects.annotate(n=Count("followees")).filter(n__gte=15).order_by("pk")[0]
     tag = Tag.objects.order_by("-articles_count", "name")[10].name
-    author = Article.objects.order_by("-created_at")[0].author.username
+    author = Article.objects.published().order_by("-published_at")[0].author.username
 
-    def kind(*, signed_in=False, feed=False, tag=False, author=False, favorited=False, offset=0):
-        return PageKind("default", signed_in, feed, tag, author, favorited, offset, 20)
+    def kind(signed_in=False, feed=False, own=False, status="", offset=0, **filters):
+        given = {name: filters.get(name, False) for name in ("tag", "author", "favorited")}
+        return PageKind("default", signed_in, feed, own, status, **given, offset=offset, limit=20)
 
     cases = {
         "list": kind(),
@@ -51,6 +52,8 @@ def main() -> None:
         "author": kind(author=True),
         "favorited": kind(favorited=True),
         "feed": kind(signed_in=True, feed=True),
+        "own": kind(signed_in=True, own=True),
+        "own_drafts": kind(signed_in=True, own=True, status="draft"),
     }
     values = (reader.pk, tag, author, reader.username)
     target = ROOT / "bench" / "plans" / args.database

@@ -8,7 +8,7 @@ class ResourcesConfig(AppConfig):
     verbose_name = "Conduit"
 
     def ready(self) -> None:
-        # Registers the Token scheme with drf-spectacular.
-        from resources import json_logging, schema  # noqa: F401
+        # Registers the Token scheme with drf-spectacular, and the database checks.
+        from resources import checks, json_logging, schema  # noqa: F401
 
         json_logging.install_request_ids()

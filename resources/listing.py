@@ -1,4 +1,6 @@
-"""Lists of articles as the API pages them: the global list with its filters, or a reader's feed.
+"""Lists of articles as the API pages them: the global list with its filters, a reader's feed
+(published articles, newest publication first), or a reader's own articles, drafts included
+(most recently updated first).
 
 A page is one statement: the ids of the page first (off an index already in the list's order,
 where there is one), then those rows with every key of ArticleRow, and the list's exact count
@@ -13,15 +15,25 @@ from typing import TYPE_CHECKING, TypeAlias, cast
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import connections, router
-from django.db.models import Expression, QuerySet, Subquery, Sum
+from django.db.models import Expression, OrderBy, QuerySet, Subquery, Sum
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
 from resources.compiled_sql import SENTINEL_ID, CompiledQuery, sentinel_text
 from resources.expressions import SubqueryCount
-from resources.models import Article, ArticleTag, Favorite, Follow, Tag, Totals, User
+from resources.models import (
+    LISTED,
+    Article,
+    ArticleTag,
+    Favorite,
+    Follow,
+    Tag,
+    Totals,
+    User,
+)
 from resources.querysets import ArticleQuerySet
 from resources.rows import ArticleRow, article_rows
+from resources.search import SearchMatch, SearchTier, has_matches, parse, search_values
 
 if TYPE_CHECKING:
     Viewer: TypeAlias = User | AnonymousUser
@@ -32,66 +44,109 @@ if TYPE_CHECKING:
 FEED_PAGE_IDS = """
     SELECT recent.id FROM resources_follow follow
     CROSS JOIN LATERAL (
-        SELECT article.id, article.created_at FROM resources_article article
-        WHERE article.author_id = follow.followee_id
-        ORDER BY article.created_at DESC, article.id DESC LIMIT %s
+        SELECT article.id, article.published_at FROM resources_article article
+        WHERE article.author_id = follow.followee_id AND article.status = 'published'
+        ORDER BY article.published_at DESC, article.id DESC LIMIT %s
     ) recent
     WHERE follow.follower_id = %s
-    ORDER BY recent.created_at DESC, recent.id DESC LIMIT %s OFFSET %s
+    ORDER BY recent.published_at DESC, recent.id DESC LIMIT %s OFFSET %s
 """
-# Link rows (tags, favorites) carry their article's created_at, so they page in list order too.
-NEWEST_LINKS_FIRST = ("-article_created_at", "-article")
+# Link rows (tags, favorites) carry their article's published_at while it is published, so they
+# page in list order too.
+NEWEST_LINKS_FIRST = ("-article_published_at", "-article")
+RECENTLY_UPDATED_FIRST = ("-updated_at", "-id")
 
 
 @dataclass(frozen=True)
 class ArticleListing:
     """One page of one list of articles: the filters (an empty one filters nothing), whether it
-    is the reader's feed, and the page."""
+    is the reader's feed or their own articles (of one status, or all: ""), and the page.
+
+    `search_terms` are the values the SQL of a search takes (resources/search.py's
+    search_values()); they follow from `search` unless given, as they are when a page's SQL is
+    compiled with sentinels in their place."""
 
     viewer: Viewer
     tag: str = ""
     author: str = ""
     favorited: str = ""
+    search: str = ""
     feed: bool = False
+    own: bool = False
+    status: str = ""
     offset: int = 0
     limit: int = 20
+    search_terms: tuple[str, str, str] | None = None
 
     def page(self) -> tuple[list[ArticleRow], int]:
         """The page's articles and the number of matching ones, in one statement (two when the
         page is empty, since then there is no row to carry the count)."""
+        if self.search and not has_matches(parse(self.search)):
+            # Operators or punctuation only: nothing to look for.
+            return [], 0
         alias = router.db_for_read(Article)
+        vendor = connections[alias].vendor
         viewer_id = self.viewer.pk if self.viewer.is_authenticated else None
         kind = PageKind(
             alias=alias,
             signed_in=viewer_id is not None,
             feed=self.feed,
+            own=self.own,
+            status=self.status,
             tag=bool(self.tag),
             author=bool(self.author),
             favorited=bool(self.favorited),
+            search=bool(self.search),
             offset=self.offset,
             limit=self.limit,
         )
         compiled = _page_query(kind)
-        rows = compiled.rows((viewer_id, self.tag, self.author, self.favorited))
+        values = (viewer_id, self.tag, self.author, self.favorited, *self.terms(vendor))
+        rows = compiled.rows(values)
         if rows:
             return list(article_rows(compiled.names, rows)), rows[0][compiled.names.index("total")]
         # Any row can carry the total; with no article at all it is 0.
-        _, total = self.ids_and_total(connections[alias].vendor)
+        _, total = self.ids_and_total(vendor)
         counted = Article.objects.annotate(total=total).values_list("total", flat=True)
         return [], counted.first() or 0
 
-    def matching(self) -> ArticleQuerySet:
+    def terms(self, vendor: str) -> tuple[str, str, str]:
+        if self.search_terms is not None:
+            return self.search_terms
+        return search_values(self.search, vendor) if self.search else ("", "", "")
+
+    def matching(self, vendor: str) -> ArticleQuerySet:
         qs = cast(ArticleQuerySet, Article.objects.all())
+        if self.own:
+            mine = qs.filter(author=cast(User, self.viewer))
+            return mine.filter(status=self.status) if self.status else mine
+        qs = qs.published()
         if self.feed:
             qs = qs.feed(cast(User, self.viewer))
+        if self.search:
+            qs = qs.filter(SearchMatch(self.terms(vendor)[0]))
         return qs.filter_list(tag=self.tag, author=self.author, favorited=self.favorited)
 
+    def order(self, vendor: str) -> tuple[str | OrderBy, ...]:
+        if self.own:
+            return RECENTLY_UPDATED_FIRST
+        if self.search:
+            _, title, fields = self.terms(vendor)
+            return (SearchTier(title, fields).desc(), "-published_at", "-id")
+        return ("-published_at", "-id")
+
     def ids_and_total(self, vendor: str) -> tuple[QuerySet | RawSQL, Expression | Subquery]:
-        """The ids of the page, newest first, read off an index already in that order where
-        there is one; and the exact number of matching articles as an SQL expression, from a
-        counter the database keeps where there is one, a count over an index otherwise."""
+        """The ids of the page, in the list's order, read off an index already in that order
+        where there is one; and the exact number of matching articles as an SQL expression,
+        from a counter the database keeps where there is one, a count over an index otherwise."""
         start, end = self.offset, self.offset + self.limit
-        newest = self.matching().newest_first().values("pk")[start:end]
+        matching = self.matching(vendor)
+        ordered = matching.order_by(*self.order(vendor)).values("pk")[start:end]
+        if self.own or self.search:
+            # An author's own articles are few next to the table, and a search's matches are
+            # counted off the search index.
+            return ordered, SubqueryCount(matching)
+        newest = ordered
         given = tuple(name for name in ("tag", "author", "favorited") if getattr(self, name))
         match (self.feed, given):
             case (True, ()):
@@ -105,10 +160,10 @@ class ArticleListing:
             case (False, ()):
                 # No Totals row means no article was ever written (or the tables were emptied).
                 totals = Totals.objects.filter(pk=1).values("articles")
-                return newest, Coalesce(Subquery(totals), SubqueryCount(self.matching()))
+                return newest, Coalesce(Subquery(totals), SubqueryCount(matching))
             case (False, ("tag",)):
                 tag = Tag.objects.filter(name=self.tag)
-                links = ArticleTag.objects.filter(tag=Subquery(tag.values("pk")[:1]))
+                links = ArticleTag.objects.filter(LISTED, tag=Subquery(tag.values("pk")[:1]))
                 tagged = links.order_by(*NEWEST_LINKS_FIRST).values("article")[start:end]
                 return tagged, Coalesce(Subquery(tag.values("articles_count")), 0)
             case (False, ("author",)):
@@ -116,12 +171,12 @@ class ArticleListing:
                 return newest, Coalesce(Subquery(users), 0)
             case (False, ("favorited",)):
                 fan = Subquery(User.objects.with_username(self.favorited).values("pk")[:1])
-                favorites = Favorite.objects.filter(user=fan)
+                favorites = Favorite.objects.filter(LISTED, user=fan)
                 liked = favorites.order_by(*NEWEST_LINKS_FIRST).values("article")[start:end]
                 return liked, SubqueryCount(favorites)
             case _:
                 # Other combinations are narrow: an author's articles, or one reader's favorites.
-                return newest, SubqueryCount(self.matching())
+                return newest, SubqueryCount(matching)
 
 
 @dataclass(frozen=True)
@@ -131,33 +186,47 @@ class PageKind:
     alias: str
     signed_in: bool
     feed: bool
+    own: bool
+    status: str
     tag: bool
     author: bool
     favorited: bool
+    search: bool
     offset: int
     limit: int
 
 
 # In the order ArticleListing.page() passes the request's values.
-PAGE_SENTINELS = (SENTINEL_ID, sentinel_text("tag"), sentinel_text("author"), sentinel_text("fan"))
+SEARCH_SENTINELS = (sentinel_text("search"), sentinel_text("title"), sentinel_text("fields"))
+PAGE_SENTINELS = (
+    SENTINEL_ID,
+    sentinel_text("tag"),
+    sentinel_text("author"),
+    sentinel_text("fan"),
+    *SEARCH_SENTINELS,
+)
 
 
 # Kinds differ by offset and limit too; the most used stay compiled.
 @lru_cache(maxsize=256)
 def _page_query(kind: PageKind) -> CompiledQuery:
     viewer: Viewer = User(pk=SENTINEL_ID) if kind.signed_in else AnonymousUser()
-    _, tag, author, fan = PAGE_SENTINELS
+    _, tag, author, fan, *_ = PAGE_SENTINELS
     listing = ArticleListing(
         viewer,
         tag=tag if kind.tag else "",
         author=author if kind.author else "",
         favorited=fan if kind.favorited else "",
+        search=SEARCH_SENTINELS[0] if kind.search else "",
+        search_terms=SEARCH_SENTINELS if kind.search else None,
         feed=kind.feed,
+        own=kind.own,
+        status=kind.status,
         offset=kind.offset,
         limit=kind.limit,
     )
-    ids, total = listing.ids_and_total(connections[kind.alias].vendor)
-    queryset = (
-        Article.objects.using(kind.alias).for_list(viewer).filter(pk__in=ids).annotate(total=total)
-    )
+    vendor = connections[kind.alias].vendor
+    ids, total = listing.ids_and_total(vendor)
+    rows = Article.objects.using(kind.alias).with_viewer(viewer, body=False)
+    queryset = rows.filter(pk__in=ids).order_by(*listing.order(vendor)).annotate(total=total)
     return CompiledQuery(queryset, PAGE_SENTINELS)

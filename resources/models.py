@@ -1,5 +1,7 @@
 """The tables of Conduit API and the invariants the database itself guarantees."""
 
+from typing import Any
+
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.validators import RegexValidator, URLValidator
@@ -63,7 +65,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
-    # Kept by database triggers (migration 0002): the feed counts its articles from these.
+    # Kept by database triggers (migrations 0002, 0004): the user's published articles; the
+    # feed counts its articles from these.
     articles_count = models.IntegerField(default=0, editable=False)
     followees = models.ManyToManyField(
         "self", through="Follow", symmetrical=False, related_name="followers", blank=True
@@ -115,7 +118,7 @@ class Follow(models.Model):
 
 class Tag(models.Model):
     name = models.CharField(max_length=TAG_MAX_LENGTH, unique=True)
-    # Kept by database triggers (migration 0002): how many articles carry the tag.
+    # Kept by database triggers (migrations 0002, 0004): how many published articles carry it.
     articles_count = models.IntegerField(default=0, editable=False)
 
     objects = TagQuerySet.as_manager()
@@ -130,8 +133,19 @@ class Tag(models.Model):
         return self.name
 
 
+class ArticleStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PUBLISHED = "published", "Published"
+
+
+PUBLISHED = models.Q(status=ArticleStatus.PUBLISHED)
+
+
 class Article(models.Model):
-    slug = models.SlugField(max_length=SLUG_MAX_LENGTH, unique=True)
+    # Unique among published articles, and among an author's own: a draft's slug is its
+    # author's business, so another author's article may be published under it (see the
+    # constraints below, and ArticleQuerySet.visible_to for which one a reader gets).
+    slug = models.SlugField(max_length=SLUG_MAX_LENGTH, db_index=False)
     title = models.CharField(max_length=TITLE_MAX_LENGTH)
     description = models.CharField(max_length=DESCRIPTION_MAX_LENGTH)
     body = models.TextField(max_length=BODY_MAX_LENGTH)
@@ -139,35 +153,74 @@ class Article(models.Model):
         User, on_delete=models.CASCADE, related_name="articles", db_index=False
     )
     tags = models.ManyToManyField(Tag, through="ArticleTag", related_name="articles", blank=True)
+    # A draft is its author's alone; everyone else reads published articles only.
+    status = models.CharField(
+        max_length=9, choices=ArticleStatus.choices, default=ArticleStatus.PUBLISHED
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # Set at the first publication and kept if the article is unpublished and published again;
+    # public lists are newest first by it.
+    published_at = models.DateTimeField(null=True, blank=True)
     # Kept by database triggers (migration 0002): the article's favorites.
     favorites_count = models.IntegerField(default=0, editable=False)
 
     objects = ArticleQuerySet.as_manager()
 
     class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["slug"], condition=PUBLISHED, name="article_published_slug_unique"
+            ),
+            # Leads with the slug, so it also serves every lookup by slug.
+            models.UniqueConstraint(fields=["slug", "author"], name="article_slug_author_unique"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=ArticleStatus.values), name="article_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~PUBLISHED | models.Q(published_at__isnull=False),
+                name="article_published_dated",
+            ),
+        ]
         indexes = [
-            # Global list: newest first, id as the tie-break.
+            # Global list: newest first, id as the tie-break; published articles only.
             models.Index(
-                models.F("created_at").desc(), models.F("id").desc(), name="article_recent_idx"
+                models.F("published_at").desc(),
+                models.F("id").desc(),
+                condition=PUBLISHED,
+                name="article_recent_idx",
             ),
             # Author filter and the feed (articles of a set of authors), newest first.
             models.Index(
                 "author",
-                models.F("created_at").desc(),
+                models.F("published_at").desc(),
                 models.F("id").desc(),
+                condition=PUBLISHED,
                 name="article_author_recent_idx",
+            ),
+            # An author's own articles, drafts included, most recently updated first.
+            models.Index(
+                "author",
+                models.F("updated_at").desc(),
+                models.F("id").desc(),
+                name="article_author_updated_idx",
             ),
         ]
 
     def __str__(self) -> str:
         return self.title
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Saved as published with no date (the admin, fixtures): published when it was created,
+        # as migration 0004 dates the articles written before drafts existed.
+        if self.status == ArticleStatus.PUBLISHED and self.published_at is None:
+            self.published_at = self.created_at
+        super().save(*args, **kwargs)
+
 
 class Totals(models.Model):
-    """Counts over whole tables, kept exact by database triggers (migration 0002), so the
-    global list's articlesCount costs one row however many articles there are. One row."""
+    """Counts over whole tables, kept exact by database triggers (migrations 0002, 0004), so
+    the global list's articlesCount costs one row however many articles there are. One row."""
 
     articles = models.BigIntegerField(default=0)
 
@@ -179,12 +232,16 @@ class Totals(models.Model):
         return f"{self.articles} articles"
 
 
+# Link rows carry their article's published_at while it is published (NULL while it is a draft),
+# copied in by database triggers (migration 0004), so a tag's or a reader's favorites' newest
+# published articles are read in order off one index, however many there are.
+LISTED = models.Q(article_published_at__isnull=False)
+
+
 class ArticleTag(models.Model):
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="+", db_index=False)
     tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="+", db_index=False)
-    # The article's created_at, copied in by a database trigger (migration 0003), so a tag's
-    # newest articles are read in order off one index, however many articles carry the tag.
-    article_created_at = models.DateTimeField(null=True, editable=False)
+    article_published_at = models.DateTimeField(null=True, editable=False)
 
     class Meta:
         constraints = [
@@ -193,8 +250,9 @@ class ArticleTag(models.Model):
         indexes = [
             models.Index(
                 "tag",
-                models.F("article_created_at").desc(),
+                models.F("article_published_at").desc(),
                 models.F("article").desc(),
+                condition=LISTED,
                 name="article_tag_recent_idx",
             )
         ]
@@ -207,9 +265,7 @@ class Favorite(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+", db_index=False)
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
-    # The article's created_at, copied in by a database trigger (migration 0003), so a reader's
-    # favorites are listed newest first off one index.
-    article_created_at = models.DateTimeField(null=True, editable=False)
+    article_published_at = models.DateTimeField(null=True, editable=False)
 
     class Meta:
         constraints = [
@@ -218,8 +274,9 @@ class Favorite(models.Model):
         indexes = [
             models.Index(
                 "user",
-                models.F("article_created_at").desc(),
+                models.F("article_published_at").desc(),
                 models.F("article").desc(),
+                condition=LISTED,
                 name="favorite_recent_idx",
             )
         ]

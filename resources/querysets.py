@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import router
-from django.db.models import Exists, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Lower
 from django.db.models.query import ModelIterable, ValuesListIterable
 
@@ -107,8 +107,27 @@ class ArticleRowIterable(ValuesListIterable):
 
 
 class ArticleQuerySet(QuerySet):
+    def published(self) -> ArticleQuerySet:
+        return self.filter(models.PUBLISHED)
+
     def newest_first(self) -> ArticleQuerySet:
-        return self.order_by("-created_at", "-id")
+        """Public lists' order: the newest publication first, id as the tie-break."""
+        return self.order_by("-published_at", "-id")
+
+    def visible_to(self, viewer: Viewer) -> ArticleQuerySet:
+        """What `viewer` may see: published articles, and their own drafts."""
+        if not viewer.is_authenticated:
+            return self.published()
+        return self.filter(models.PUBLISHED | Q(author=viewer))
+
+    def with_slug(self, viewer: Viewer, slug: str) -> ArticleQuerySet:
+        """The article `viewer` reaches at /articles/{slug}: their own if they have one with
+        that slug (a draft's slug may also be a published article's), the published one
+        otherwise."""
+        qs = self.visible_to(viewer).filter(slug=slug)
+        if not viewer.is_authenticated:
+            return qs
+        return qs.order_by(Case(When(author=viewer, then=Value(0)), default=Value(1)))
 
     def with_viewer(self, viewer: Viewer, *, body: bool = True) -> ArticleQuerySet:
         """Every key of ArticleRow in one statement, as ArticleRow dicts: author, tag names
@@ -135,7 +154,8 @@ class ArticleQuerySet(QuerySet):
         return cast(ArticleQuerySet, qs)
 
     def for_list(self, viewer: Viewer) -> ArticleQuerySet:
-        return self.with_viewer(viewer, body=False).newest_first()
+        """A public list's rows: published articles, newest first, without their bodies."""
+        return self.published().with_viewer(viewer, body=False).newest_first()
 
     def filter_list(
         self, *, tag: str = "", author: str = "", favorited: str = ""
@@ -161,8 +181,8 @@ class ArticleQuerySet(QuerySet):
     def row(
         self, viewer: Viewer, *, slug: str | None = None, pk: int | None = None
     ) -> ArticleRow | None:
-        """One article, by slug or by id, as `viewer` reads it (one statement, compiled once per
-        kind of lookup); None when there is no such article."""
+        """One article `viewer` may see, by slug or by id, as they read it (one statement,
+        compiled once per kind of lookup); None when there is no such article."""
         key, value = ("slug", slug) if slug is not None else ("pk", pk)
         alias = router.db_for_read(self.model)
         viewer_id = viewer.pk if viewer.is_authenticated else None
@@ -170,15 +190,17 @@ class ArticleQuerySet(QuerySet):
         return next(article_rows(compiled.names, compiled.rows((viewer_id, value))), None)
 
 
-ARTICLE_LOOKUP_SENTINELS = {"slug": sentinel_text("slug"), "pk": SENTINEL_ID - 1}
-
-
 @lru_cache(maxsize=16)
 def _article_query(alias: str, signed_in: bool, key: str) -> CompiledQuery:
     viewer: Viewer = models.User(pk=SENTINEL_ID) if signed_in else AnonymousUser()
-    sentinel = ARTICLE_LOOKUP_SENTINELS[key]
-    found = models.Article.objects.using(alias).filter(**{key: sentinel}).with_viewer(viewer)
-    return CompiledQuery(found[:1], (SENTINEL_ID, sentinel))
+    articles = models.Article.objects.using(alias)
+    if key == "slug":
+        sentinel: str | int = sentinel_text("slug")
+        found = articles.with_slug(viewer, sentinel_text("slug"))
+    else:
+        sentinel = SENTINEL_ID - 1
+        found = articles.visible_to(viewer).filter(pk=sentinel)
+    return CompiledQuery(found.with_viewer(viewer)[:1], (SENTINEL_ID, sentinel))
 
 
 class _AuthorFollowingIterable(ModelIterable):

@@ -4,29 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework.routers import Route, SimpleRouter
+from rest_framework.routers import DynamicRoute, Route, SimpleRouter
 
 
 class ConduitRouter(SimpleRouter):
     """SimpleRouter without trailing slashes, plus singleton resources: a resource of which
     there is one per reader, such as the signed-in user at `/user`, with no id in its path. A
     singleton's viewset answers `retrieve`, `update`, `partial_update` and `destroy` as a
-    detail route would."""
+    detail route would, and its detail @actions hang below it (`/user/articles`)."""
 
-    singleton_routes = [
-        Route(
-            url=r"^{prefix}{trailing_slash}$",
-            mapping={
-                "get": "retrieve",
-                "put": "update",
-                "patch": "partial_update",
-                "delete": "destroy",
-            },
-            name="{basename}",
-            detail=True,
-            initkwargs={"suffix": "Instance"},
-        )
-    ]
+    singleton_route = Route(
+        url=r"^{prefix}{trailing_slash}$",
+        mapping={
+            "get": "retrieve",
+            "put": "update",
+            "patch": "partial_update",
+            "delete": "destroy",
+        },
+        name="{basename}",
+        detail=True,
+        initkwargs={"suffix": "Instance"},
+    )
+    singleton_action_route = DynamicRoute(
+        url=r"^{prefix}/{url_path}{trailing_slash}$",
+        name="{basename}-{url_name}",
+        detail=True,
+        initkwargs={},
+    )
 
     def __init__(self) -> None:
         super().__init__(trailing_slash=False)
@@ -38,5 +42,9 @@ class ConduitRouter(SimpleRouter):
 
     def get_routes(self, viewset: Any) -> list:
         if viewset in self._singletons:
-            return list(self.singleton_routes)
+            actions = [a for a in viewset.get_extra_actions() if a.detail]
+            return [
+                self.singleton_route,
+                *(self._get_dynamic_route(self.singleton_action_route, a) for a in actions),
+            ]
         return super().get_routes(viewset)

@@ -26,8 +26,10 @@ class ArticleRow(TypedDict):
     description: str
     # Single articles only: list items leave the body out.
     body: NotRequired[str]
+    status: str
     created_at: datetime
     updated_at: datetime
+    published_at: datetime | None
     favorites_count: int
     # Annotations, computed per reader or from other tables in the same statement.
     tag_names: list[str]

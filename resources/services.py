@@ -15,13 +15,16 @@ from typing import Any
 from anyascii import anyascii
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
+from django.db.models import Q, Subquery
 from django.utils import timezone
 from django.utils.text import slugify
 from rest_framework.exceptions import AuthenticationFailed, NotFound, ValidationError
 
 from resources.models import (
+    PUBLISHED,
     SLUG_MAX_LENGTH,
     Article,
+    ArticleStatus,
     ArticleTag,
     Comment,
     Favorite,
@@ -142,11 +145,14 @@ def _slug_base(title: str) -> str:
     return slugify(anyascii(title))[:limit].strip("-_")
 
 
-def _slug_candidates(title: str) -> Iterator[str]:
-    """The slug for `title` first, then the same with a random suffix, for when it is taken.
-    A title with no letters or digits, or one that would shadow a route, always gets a suffix."""
+def _slug_candidates(title: str, *, keep: str | None = None) -> Iterator[str]:
+    """`keep` (an article's current slug) first if given, then the slug for `title`, then the
+    same with a random suffix, for when it is taken. A title with no letters or digits, or one
+    that would shadow a route, always gets a suffix."""
+    if keep is not None:
+        yield keep
     base = _slug_base(title)
-    if base and base not in RESERVED_SLUGS:
+    if base and base not in RESERVED_SLUGS and base != keep:
         yield base
     base = base or "article"
     while True:
@@ -154,10 +160,21 @@ def _slug_candidates(title: str) -> Iterator[str]:
         yield f"{base}-{suffix}"
 
 
-def _save_with_free_slug(*, article: Article, title: str, save: Callable[[str], None]) -> None:
-    """Calls `save(slug)` in a transaction with candidate slugs for `title` until one is free.
-    The unique constraint decides; a failure that is not a slug collision is raised."""
-    candidates = _slug_candidates(title)
+def _slug_taken(*, article: Article, slug: str) -> bool:
+    """Whether another article holds `slug` where this one needs it free: among its author's
+    articles, and among published ones if it is published. (A draft's slug is not taken from
+    anyone else: nothing may tell them it exists.)"""
+    holders = Article.objects.filter(slug=slug).exclude(pk=article.pk)
+    if article.status == ArticleStatus.PUBLISHED:
+        return holders.filter(Q(author_id=article.author_id) | PUBLISHED).exists()
+    return holders.filter(author_id=article.author_id).exists()
+
+
+def _save_with_free_slug(
+    *, article: Article, candidates: Iterator[str], save: Callable[[str], None]
+) -> None:
+    """Calls `save(slug)` in a transaction with the candidate slugs until one is free. The
+    unique constraints decide; a failure that is not a slug collision is raised."""
     for _ in range(SLUG_ATTEMPTS):
         slug = next(candidates)
         try:
@@ -165,7 +182,7 @@ def _save_with_free_slug(*, article: Article, title: str, save: Callable[[str], 
                 save(slug)
             return
         except IntegrityError:
-            if not Article.objects.filter(slug=slug).exclude(pk=article.pk).exists():
+            if not _slug_taken(article=article, slug=slug):
                 raise
     raise ValidationError({"title": ["Could not find a free slug for this title; try again."]})
 
@@ -190,9 +207,12 @@ def _article_link_tags(*, article: Article, tags: list[Tag]) -> None:
 
 def article_create(*, author: User, tag_names: list[str] | None = None, **fields: Any) -> Article:
     """A new article by `author`. `fields` are the columns a client writes (title, description,
-    body, ...), as the request template validated them."""
+    body, status, ...), as the request template validated them; an article is published unless
+    its status says draft."""
     now = timezone.now()
     article = Article(author=author, created_at=now, updated_at=now, **fields)
+    if article.status == ArticleStatus.PUBLISHED:
+        article.published_at = now
 
     def save(slug: str) -> None:
         # Tags before the article: rows are locked in the order every writer uses (tags, then
@@ -203,24 +223,31 @@ def article_create(*, author: User, tag_names: list[str] | None = None, **fields
         article.save(force_insert=True)
         _article_link_tags(article=article, tags=tags)
 
-    _save_with_free_slug(article=article, title=article.title, save=save)
+    _save_with_free_slug(article=article, candidates=_slug_candidates(article.title), save=save)
     return article
 
 
 def article_update(
     *, article: Article, tag_names: list[str] | None = None, **fields: Any
 ) -> Article:
-    """Partial update of the columns in `fields`, and of the tags when `tag_names` is given. A
-    new title gives a new slug (the old one then answers 404), unless it slugifies to the
-    current slug; resending the same title keeps the slug."""
+    """Partial update of the columns in `fields`, and of the tags when `tag_names` is given.
+
+    A new title gives a new slug (the old one then answers 404), unless it slugifies to the
+    current slug; resending the same title keeps the slug. Publishing sets published_at the
+    first time only, and keeps the slug unless a published article holds it meanwhile."""
     title = fields.get("title")
-    new_slug_needed = (
-        title is not None and title != article.title and _slug_base(title) != article.slug
+    new_title = title is not None and title != article.title and _slug_base(title) != article.slug
+    publishing = (
+        fields.get("status") == ArticleStatus.PUBLISHED
+        and article.status != ArticleStatus.PUBLISHED
     )
     for name, value in fields.items():
         setattr(article, name, value)
     article.updated_at = timezone.now()
     changed = ["updated_at", *fields]
+    if publishing and article.published_at is None:
+        article.published_at = article.updated_at
+        changed.append("published_at")
 
     def save(slug: str) -> None:
         article.slug = slug
@@ -235,11 +262,15 @@ def article_update(
             links.delete()
             _article_link_tags(article=article, tags=[t for t in tags if t.name in tag_names])
 
-    if new_slug_needed:
-        _save_with_free_slug(article=article, title=article.title, save=save)
+    if new_title:
+        candidates = _slug_candidates(article.title)
+    elif publishing:
+        candidates = _slug_candidates(article.title, keep=article.slug)
     else:
         with transaction.atomic():
             save(article.slug)
+        return article
+    _save_with_free_slug(article=article, candidates=candidates, save=save)
     return article
 
 
@@ -262,7 +293,11 @@ def article_favorite(*, user: User, article: Article) -> None:
 
 
 def article_unfavorite(*, user: User, article: Article) -> None:
-    Favorite.objects.filter(user=user, article=article).delete()
+    # The article's row is locked before the favorite's, the order a publish takes them in
+    # (its trigger rewrites the favorites' copy of the date), so the two cannot deadlock.
+    locked = Article.objects.select_for_update().filter(pk=article.pk).values("pk")
+    with transaction.atomic():
+        Favorite.objects.filter(user=user, article=Subquery(locked)).delete()
 
 
 # --- Comments ---------------------------------------------------------------------------------

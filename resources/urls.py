@@ -8,7 +8,7 @@ from resources.routers import ConduitRouter
 router = ConduitRouter()
 # POST /users, POST /users/login
 router.register("users", views.UserViewSet, basename="user")
-# GET, PUT /user
+# GET, PUT /user, GET /user/articles (the reader's own, drafts included)
 router.register_singleton("user", views.CurrentUserViewSet, basename="current-user")
 # GET /profiles/{username}, POST and DELETE /profiles/{username}/follow
 router.register("profiles", views.ProfileViewSet, basename="profile")

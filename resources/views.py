@@ -37,6 +37,7 @@ from resources.models import (
 from resources.pagination import ArticlePagination
 from resources.permissions import IsAuthorOrReadOnly
 from resources.rows import ArticleRow
+from resources.search import SEARCH_MAX_LENGTH
 from resources.throttling import (
     LoginAccountThrottle,
     LoginIPThrottle,
@@ -44,9 +45,11 @@ from resources.throttling import (
     RegistrationIPThrottle,
 )
 from serializers_templates.articles import (
+    SEARCH_HELP,
     ArticleListItemSerializer,
     ArticleListQuerySerializer,
     NewArticleRequestSerializer,
+    OwnArticlesQuerySerializer,
     PageQuerySerializer,
     SingleArticleResponseSerializer,
     UpdateArticleRequestSerializer,
@@ -86,6 +89,57 @@ USERNAME_PARAMETER = OpenApiParameter(
     "letter case does not matter.",
     examples=[OpenApiExample("A user", value="jake")],
 )
+# The search parameter again, for its examples (the query template declares the rest).
+SEARCH_PARAMETER = OpenApiParameter(
+    "search",
+    {"type": "string", "maxLength": SEARCH_MAX_LENGTH},
+    OpenApiParameter.QUERY,
+    description=SEARCH_HELP,
+    examples=[
+        OpenApiExample("Every word", value="dragon training"),
+        OpenApiExample("A phrase without a word", value='"how to train" -dragon'),
+        OpenApiExample("Either", value="python or rust"),
+    ],
+)
+NEW_ARTICLE_EXAMPLES = [
+    OpenApiExample(
+        "Published at once",
+        value={
+            "article": {
+                "title": "How to train your dragon",
+                "description": "Ever wonder how?",
+                "body": "You have to *believe*.",
+                "tagList": ["dragons", "training"],
+            }
+        },
+        request_only=True,
+    ),
+    OpenApiExample(
+        "A draft, for the author's eyes only",
+        value={
+            "article": {
+                "title": "Work in progress",
+                "description": "Not yet",
+                "body": "Notes.",
+                "status": "draft",
+            }
+        },
+        request_only=True,
+    ),
+]
+UPDATE_ARTICLE_EXAMPLES = [
+    OpenApiExample(
+        "Publish a draft", value={"article": {"status": "published"}}, request_only=True
+    ),
+    OpenApiExample(
+        "Take it back to draft", value={"article": {"status": "draft"}}, request_only=True
+    ),
+    OpenApiExample(
+        "A new title (and slug)",
+        value={"article": {"title": "Did you train your dragon?"}},
+        request_only=True,
+    ),
+]
 COMMENT_ID_PARAMETER = OpenApiParameter(
     "id",
     # Mirrors ROW_ID_PATTERN: at most 18 digits.
@@ -114,10 +168,11 @@ def validated_query(template: type[Serializer], request: Request) -> dict[str, A
     return serializer.validated_data
 
 
-def get_article(slug: str, *, fields: tuple[str, ...] = ()) -> Article:
-    """The article with this slug (reading only `fields`, where given), or a 404."""
+def get_article(viewer: Any, slug: str, *, fields: tuple[str, ...] = ()) -> Article:
+    """The article `viewer` reaches at this slug (reading only `fields`, where given), or a 404:
+    a draft is its author's alone, and does not exist for anyone else."""
     articles = Article.objects.only(*fields) if fields else Article.objects.all()
-    article = articles.filter(slug=slug).first()
+    article = articles.with_slug(viewer, slug).first()
     if article is None:
         raise NotFound(ARTICLE_NOT_FOUND)
     return article
@@ -218,6 +273,19 @@ class CurrentUserViewSet(ConduitViewSet):
         user = services.user_update(user=signed_in(request), fields=frozenset(data), **data)
         return user_response(user, token_issue(user=user))
 
+    @extend_schema(
+        operation_id="GetCurrentUserArticles",
+        tags=["Articles"],
+        summary="Get your own articles",
+        description="Drafts included, most recently updated first.",
+        parameters=[OwnArticlesQuerySerializer],
+        responses={200: ArticleListItemSerializer(many=True)},
+    )
+    @action(detail=True, pagination_class=ArticlePagination)
+    def articles(self, request: Request) -> Response:
+        query = validated_query(OwnArticlesQuerySerializer, request)
+        return page_response(self, ArticleListing(signed_in(request), own=True, **query))
+
 
 # --- Profiles ---------------------------------------------------------------------------------
 
@@ -285,6 +353,12 @@ class ProfileViewSet(ConduitViewSet):
 # --- Articles ---------------------------------------------------------------------------------
 
 
+def page_response(view: viewsets.GenericViewSet, listing: ArticleListing) -> Response:
+    """A page of articles in the list envelope of the view's paginator."""
+    page = view.paginate_queryset(listing)  # type: ignore[arg-type]
+    return view.get_paginated_response(ArticleListItemSerializer(page, many=True).data)
+
+
 def article_response(viewer: Any, pk: int, status_code: int = status.HTTP_200_OK) -> Response:
     """Re-reads the article as the viewer reads it, so a write answers with the same favorited,
     favoritesCount and author.following as a read would (and 404 when a concurrent request
@@ -299,15 +373,18 @@ def article_response(viewer: Any, pk: int, status_code: int = status.HTTP_200_OK
         operation_id="GetArticles",
         tags=["Articles"],
         summary="Get recent articles globally",
-        description="Newest first. Filters combine. Auth is optional.",
-        parameters=[ArticleListQuerySerializer],
+        description="Newest publication first, or by relevance with `search`. Filters combine. "
+        "Auth is optional.",
+        parameters=[ArticleListQuerySerializer, SEARCH_PARAMETER],
         responses={200: ArticleListItemSerializer(many=True)},
     ),
     create=extend_schema(
         operation_id="CreateArticle",
         tags=["Articles"],
         summary="Create an article",
+        description="Published at once, unless `status` is `draft`.",
         request=NewArticleRequestSerializer,
+        examples=NEW_ARTICLE_EXAMPLES,
         responses={201: SingleArticleResponseSerializer},
     ),
     retrieve=extend_schema(
@@ -322,8 +399,11 @@ def article_response(viewer: Any, pk: int, status_code: int = status.HTTP_200_OK
         tags=["Articles"],
         summary="Update an article",
         parameters=[SLUG_PARAMETER],
-        description="Partial update, by the author only. A new title gives a new slug.",
+        description="Partial update, by the author only. A new title gives a new slug. "
+        "`status` publishes a draft (the first publication sets `publishedAt`) or takes an article "
+        "back to draft.",
         request=UpdateArticleRequestSerializer,
+        examples=UPDATE_ARTICLE_EXAMPLES,
         responses={200: SingleArticleResponseSerializer},
     ),
     destroy=extend_schema(
@@ -354,22 +434,18 @@ class ArticleViewSet(ConduitViewSet):
         # Writes check ownership on the bare row (a favorite needs only its id); the response
         # re-reads it in the API's shape.
         fields = ("pk",) if self.action in ("favorite", "unfavorite") else ()
-        article = get_article(self.kwargs["slug"], fields=fields)
+        article = get_article(self.request.user, self.kwargs["slug"], fields=fields)
         self.check_object_permissions(self.request, article)
         return article
 
-    def page_response(self, listing: ArticleListing) -> Response:
-        page = self.paginate_queryset(listing)  # type: ignore[arg-type]
-        return self.get_paginated_response(ArticleListItemSerializer(page, many=True).data)
-
     def list(self, request: Request) -> Response:
         query = validated_query(ArticleListQuerySerializer, request)
-        return self.page_response(ArticleListing(request.user, **query))
+        return page_response(self, ArticleListing(request.user, **query))
 
     @action(detail=False, permission_classes=[IsAuthenticated])
     def feed(self, request: Request) -> Response:
         query = validated_query(PageQuerySerializer, request)
-        return self.page_response(ArticleListing(signed_in(request), feed=True, **query))
+        return page_response(self, ArticleListing(signed_in(request), feed=True, **query))
 
     def create(self, request: Request) -> Response:
         data = validated(NewArticleRequestSerializer, request.data, "article")
@@ -471,16 +547,16 @@ class CommentViewSet(ConduitViewSet):
             return super().get_object()
         except NotFound:
             # Say which of the two is missing; costs a statement on this path only.
-            get_article(self.kwargs["slug"], fields=("pk",))
+            get_article(self.request.user, self.kwargs["slug"], fields=("pk",))
             raise
 
     def list(self, request: Request, slug: str) -> Response:
-        article = get_article(slug, fields=("pk",))
+        article = get_article(request.user, slug, fields=("pk",))
         comments = Comment.objects.with_viewer(request.user).filter(article=article)
         return Response(MultipleCommentsResponseSerializer({"comments": comments}).data)
 
     def create(self, request: Request, slug: str) -> Response:
-        article = get_article(slug, fields=("pk",))
+        article = get_article(request.user, slug, fields=("pk",))
         data = validated(NewCommentRequestSerializer, request.data, "comment")
         comment = services.comment_create(author=signed_in(request), article=article, **data)
         # Answered from the row just written, not read back: the article (and the comment with

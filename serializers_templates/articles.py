@@ -13,9 +13,16 @@ from resources.models import (
     TITLE_MAX_LENGTH,
     USERNAME_MAX_LENGTH,
     Article,
+    ArticleStatus,
 )
+from resources.search import SEARCH_MAX_LENGTH
 from serializers_templates.base import ResponseModelSerializer, ResponseSerializer
-from serializers_templates.fields import QueryIntegerField, StringField, TimestampField
+from serializers_templates.fields import (
+    QueryChoiceField,
+    QueryIntegerField,
+    StringField,
+    TimestampField,
+)
 from serializers_templates.profiles import ProfileSerializer
 
 
@@ -26,8 +33,20 @@ class ArticleSerializer(ResponseModelSerializer):
         read_only=True,
         help_text="Tag names in alphabetical order.",
     )
+    status = serializers.ChoiceField(
+        choices=ArticleStatus.choices,
+        read_only=True,
+        help_text="A draft is visible to its author only.",
+    )
     createdAt = TimestampField(source="created_at", read_only=True)
     updatedAt = TimestampField(source="updated_at", read_only=True)
+    publishedAt = TimestampField(
+        source="published_at",
+        read_only=True,
+        allow_null=True,
+        help_text="When it was first published (kept if it is unpublished and published "
+        "again); null while it has never been.",
+    )
     favorited = serializers.BooleanField(read_only=True)
     favoritesCount = serializers.IntegerField(source="favorites_count", read_only=True, min_value=0)
     author = ProfileSerializer(read_only=True)
@@ -40,8 +59,10 @@ class ArticleSerializer(ResponseModelSerializer):
             "description",
             "body",
             "tagList",
+            "status",
             "createdAt",
             "updatedAt",
+            "publishedAt",
             "favorited",
             "favoritesCount",
             "author",
@@ -100,11 +121,17 @@ class TagListField(serializers.Field):
         return value
 
 
+STATUS_HELP = "`draft` keeps it to its author; `published` (the default) shows it to everyone."
+
+
 class NewArticleSerializer(serializers.Serializer):
     title = StringField(max_length=TITLE_MAX_LENGTH)
     description = StringField(max_length=DESCRIPTION_MAX_LENGTH)
     body = StringField(max_length=BODY_MAX_LENGTH)
     tagList = TagListField(required=False, source="tag_names")
+    status = serializers.ChoiceField(
+        choices=ArticleStatus.choices, required=False, help_text=STATUS_HELP
+    )
 
 
 class UpdateArticleSerializer(serializers.Serializer):
@@ -114,6 +141,11 @@ class UpdateArticleSerializer(serializers.Serializer):
     description = StringField(max_length=DESCRIPTION_MAX_LENGTH, required=False)
     body = StringField(max_length=BODY_MAX_LENGTH, required=False)
     tagList = TagListField(required=False, source="tag_names")
+    status = serializers.ChoiceField(
+        choices=ArticleStatus.choices,
+        required=False,
+        help_text="Publish a draft, or take an article back to draft.",
+    )
 
 
 class SingleArticleResponseSerializer(ResponseSerializer):
@@ -173,6 +205,14 @@ class PageQuerySerializer(QuerySerializer):
         return min(value, MAX_LIMIT)
 
 
+SEARCH_HELP = (
+    "Full-text search of titles, descriptions, bodies and tag names, as a search box takes it: "
+    'words (all must match), "quoted phrases", -excluded words and `or`. English stemming '
+    "(dragons finds dragon), accents ignored. Ordered by relevance (a title match first, then a "
+    "description or tag match, then a body match), then newest."
+)
+
+
 class ArticleListQuerySerializer(PageQuerySerializer):
     """Filters of the article list and its page; filters combine, and an empty one filters
     nothing."""
@@ -192,3 +232,25 @@ class ArticleListQuerySerializer(PageQuerySerializer):
         max_length=USERNAME_MAX_LENGTH,
         help_text="Filter by favorites of a user (username).",
     )
+    search = StringField(
+        required=False, allow_blank=True, max_length=SEARCH_MAX_LENGTH, help_text=SEARCH_HELP
+    )
+
+
+# The reader's own articles: all of them, or those of one status.
+OWN_ARTICLE_STATUSES = ["all", *ArticleStatus.values]
+
+
+class OwnArticlesQuerySerializer(PageQuerySerializer):
+    """The reader's own articles, drafts included, and their page."""
+
+    status = QueryChoiceField(
+        choices=OWN_ARTICLE_STATUSES,
+        required=False,
+        default="all",
+        help_text="`draft`, `published`, or `all` of them.",
+    )
+
+    def validate_status(self, value: str) -> str:
+        # The listing takes "" for every status.
+        return "" if value == "all" else value

@@ -69,16 +69,24 @@ class ImageURLField(StrictStringMixin, serializers.CharField):
         return super().run_validation(data)
 
 
-class QueryIntegerField(serializers.IntegerField):
+class StrictQueryValueMixin:
+    """A query parameter given empty is an error, as any other value out of its range, rather
+    than its default (DRF reads an empty form value as absent)."""
+
+    def get_value(self, dictionary: Any) -> Any:
+        return dictionary.get(self.field_name, serializers.empty)  # type: ignore[attr-defined]
+
+
+class QueryChoiceField(StrictQueryValueMixin, serializers.ChoiceField):
+    pass
+
+
+class QueryIntegerField(StrictQueryValueMixin, serializers.IntegerField):
     """An integer query parameter, taken strictly: ASCII digits with an optional minus sign (no
-    spaces, signs or decimals that int() would forgive). Given empty, it is an error rather than
-    its default."""
+    spaces, signs or decimals that int() would forgive)."""
 
     # Past 18 digits the exact value no longer matters, and int() of thousands of digits is slow.
     MAX_DIGITS = 18
-
-    def get_value(self, dictionary: Any) -> Any:
-        return dictionary.get(self.field_name, serializers.empty)
 
     def to_internal_value(self, data: Any) -> int:
         text = str(data)

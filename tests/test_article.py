@@ -37,14 +37,18 @@ def test_create_answers_201_with_the_whole_article(user, user_api):
 
     assert response.status_code == 201
     article = response.json()["article"]
-    assert TIMESTAMP.match(article.pop("createdAt"))
-    assert TIMESTAMP.match(article.pop("updatedAt"))
+    created_at = article.pop("createdAt")
+    assert TIMESTAMP.match(created_at)
+    assert article.pop("updatedAt") == created_at
+    # Published as it is created, unless it is sent as a draft.
+    assert article.pop("publishedAt") == created_at
     assert article == {
         "slug": "how-to-train-your-dragon",
         "title": "How to train your dragon",
         "description": "Ever wonder how?",
         "body": "You have to believe",
         "tagList": ["dragons", "training"],
+        "status": "published",
         "favorited": False,
         "favoritesCount": 0,
         "author": author_of(user),
@@ -230,10 +234,13 @@ def test_anyone_can_read_an_article(api, user):
             "description": article.description,
             "body": article.body,
             "tagList": ["a", "b"],
+            "status": "published",
             "createdAt": article.created_at.strftime("%Y-%m-%dT%H:%M:%S.")
             + f"{article.created_at.microsecond // 1000:03d}Z",
             "updatedAt": article.updated_at.strftime("%Y-%m-%dT%H:%M:%S.")
             + f"{article.updated_at.microsecond // 1000:03d}Z",
+            "publishedAt": article.published_at.strftime("%Y-%m-%dT%H:%M:%S.")
+            + f"{article.published_at.microsecond // 1000:03d}Z",
             "favorited": False,
             "favoritesCount": 0,
             "author": author_of(user),

@@ -16,6 +16,7 @@ from django.db.models import Count
 from resources.models import Article, ArticleTag, Comment, Favorite, Tag, User
 from tests import recipes
 from tests.clients import client_for, http_client
+from tests.test_counters import assert_article_dates_copied, assert_counters_exact
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -185,3 +186,73 @@ def test_a_comment_posted_while_its_article_is_deleted():
         assert statuses(commented) <= {200, 404}
         assert not Article.objects.filter(pk=article.pk).exists()
         assert not Comment.objects.filter(article_id=article.pk).exists()
+
+
+def test_publishing_unpublishing_favoriting_and_deleting_at_once():
+    """Authors publish, unpublish and delete their articles while readers favorite and
+    unfavorite them and new articles take the same tags: no errors (a deadlock would be a 503),
+    and every counter and copied date exact afterwards."""
+    authors = recipes.user.make(_quantity=4)
+    readers = recipes.user.make(_quantity=8)
+    shuffle = random.Random(11)  # noqa: S311 (a reproducible test schedule)
+    for repetition in range(REPETITIONS):
+        slugs = []
+        for n, author in enumerate(authors):
+            article = {
+                "title": f"Round {repetition} by {n}",
+                "description": "d",
+                "body": "b",
+                "tagList": ["shared", f"tag{n % 2}"],
+                "status": "draft" if n % 2 else "published",
+            }
+            response = client_for(author).post("/api/articles", {"article": article}, format="json")
+            slugs.append(response.json()["article"]["slug"])
+        actions: list[Callable[[], Any]] = []
+        doomed = shuffle.randrange(len(authors))
+        for n, (author, slug) in enumerate(zip(authors, slugs, strict=True)):
+            path = f"/api/articles/{slug}"
+            if n == doomed:
+                actions.append(partial(client_for(author).delete, path))
+            for status in shuffle.sample(["draft", "published"] * 2, 3):
+                change = {"article": {"status": status}}
+                actions.append(partial(client_for(author).put, path, change, format="json"))
+        new = {"article": {"title": "New", "description": "d", "body": "b", "tagList": ["shared"]}}
+        actions.append(partial(client_for(authors[0]).post, "/api/articles", new, format="json"))
+        while len(actions) < THREADS:
+            reader, slug = shuffle.choice(readers), shuffle.choice(slugs)
+            method = shuffle.choice(["post", "delete"])
+            actions.append(
+                partial(getattr(client_for(reader), method), f"/api/articles/{slug}/favorite")
+            )
+        shuffle.shuffle(actions)
+
+        responses = at_once(actions)
+
+        assert statuses(responses) <= {200, 201, 204, 404}, [
+            r.json() for r in responses if r.status_code >= 500
+        ]
+        assert_counters_exact()
+        assert_article_dates_copied()
+
+
+def test_readers_unfavoriting_while_the_author_publishes_and_unpublishes():
+    """A publish rewrites the date its favorites carry while readers delete theirs: both take
+    the article's row before the favorites' rows, so they cannot deadlock (which would be a
+    503)."""
+    author = recipes.user.make()
+    readers = recipes.user.make(_quantity=THREADS - 5)
+    for _ in range(REPETITIONS):
+        article = recipes.article.make(author=author)
+        Favorite.objects.bulk_create([Favorite(user=r, article=article) for r in readers])
+        path = f"/api/articles/{article.slug}"
+        actions = [partial(client_for(r).delete, f"{path}/favorite") for r in readers]
+        for status in ["draft", "published", "draft", "published", "draft"]:
+            change = {"article": {"status": status}}
+            actions.append(partial(client_for(author).put, path, change, format="json"))
+
+        responses = at_once(actions)
+
+        # A reader who comes while the article is a draft finds nothing to unfavorite.
+        assert statuses(responses) <= {200, 404}
+        assert_counters_exact()
+        assert_article_dates_copied()

@@ -1,15 +1,16 @@
 """What the database keeps by triggers is always right, whichever code path writes (the API, bulk
-loads, the admin, cascading deletes): the counters of migration 0002 equal what they count, and
-the article dates copied by migration 0003 equal the articles'."""
+loads, the admin, cascading deletes, publishing and unpublishing): the counters of migrations
+0002 and 0004 equal what they count, and the article dates copied by migration 0004 equal the
+articles'."""
 
 from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
-from resources.models import Article, ArticleTag, Favorite, Tag, Totals, User
+from resources.models import Article, ArticleStatus, ArticleTag, Favorite, Tag, Totals, User
 from tests import recipes
 from tests.clients import client_for
 
@@ -17,10 +18,13 @@ pytestmark = pytest.mark.django_db
 
 
 def assert_counters_exact():
-    assert Totals.objects.get(pk=1).articles == Article.objects.count()
-    for user in User.objects.annotate(real=Count("articles")):
+    """Every counter counts what the public sees: published articles (favorites count on
+    every article)."""
+    published = Article.objects.filter(status=ArticleStatus.PUBLISHED)
+    assert Totals.objects.get(pk=1).articles == published.count()
+    for user in User.objects.annotate(real=Count("articles", filter=Q(articles__in=published))):
         assert user.articles_count == user.real, user
-    for tag in Tag.objects.annotate(real=Count("articles")):
+    for tag in Tag.objects.annotate(real=Count("articles", filter=Q(articles__in=published))):
         assert tag.articles_count == tag.real, tag
     favorites = dict(
         Favorite.objects.values("article").annotate(n=Count("id")).values_list("article", "n")
@@ -91,11 +95,15 @@ def test_the_admin_keeps_counters_exact(client, make_user):
 
 
 def assert_article_dates_copied():
-    created = dict(Article.objects.values_list("pk", "created_at"))
+    """Link rows carry their article's published_at while it is published, NULL otherwise."""
+    listed = {
+        pk: published_at if status == ArticleStatus.PUBLISHED else None
+        for pk, status, published_at in Article.objects.values_list("pk", "status", "published_at")
+    }
     for link in ArticleTag.objects.all():
-        assert link.article_created_at == created[link.article_id], link
+        assert link.article_published_at == listed[link.article_id], link
     for favorite in Favorite.objects.all():
-        assert favorite.article_created_at == created[favorite.article_id], favorite
+        assert favorite.article_published_at == listed[favorite.article_id], favorite
 
 
 def test_tag_links_and_favorites_carry_their_articles_date(user, other_user):
@@ -108,8 +116,16 @@ def test_tag_links_and_favorites_carry_their_articles_date(user, other_user):
     client_for(other_user).post("/api/articles/t/favorite")
     assert_article_dates_copied()
 
-    Article.objects.filter(pk__in=Article.objects.order_by("pk").values("pk")[:5]).update(
-        created_at=timezone.now() - timedelta(days=400)
+    first = Article.objects.order_by("pk").values("pk")
+    Article.objects.filter(pk__in=first[:5]).update(
+        published_at=timezone.now() - timedelta(days=400)
     )
-
     assert_article_dates_copied()
+
+    # Unpublished, then published again: the copies follow, and so do the counters.
+    Article.objects.filter(pk__in=first[3:8]).update(status=ArticleStatus.DRAFT)
+    assert_article_dates_copied()
+    assert_counters_exact()
+    Article.objects.filter(pk__in=first[3:6]).update(status=ArticleStatus.PUBLISHED)
+    assert_article_dates_copied()
+    assert_counters_exact()

@@ -9,7 +9,9 @@ import re
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from resources.listing import ArticleListing
 from resources.models import Article, Comment, Tag, User
 
 pytestmark = [
@@ -20,6 +22,7 @@ pytestmark = [
 ]
 
 BIG_TABLES = [
+    # Search reads the articles' own GIN index (article_search_idx).
     "resources_article",
     "resources_favorite",
     "resources_articletag",
@@ -75,9 +78,38 @@ def test_feed(reader):
     assert_uses_indexes(Article.objects.for_list(reader).feed(reader)[:20])
 
 
+@pytest.mark.parametrize(
+    "page",
+    [
+        {},
+        {"offset": 100},
+        {"tag": "python"},
+        {"author": "ada.lovelace0"},
+        {"favorited": "ada.lovelace0"},
+        {"tag": "python", "author": "ada.lovelace0", "favorited": "ada.lovelace0"},
+        {"feed": True},
+        {"own": True},
+        {"own": True, "status": "draft"},
+        {"search": "production"},
+        {"search": "python", "offset": 100},
+        {"search": '"gentle introduction" -rust', "tag": "python"},
+    ],
+)
+def test_every_page_as_the_api_runs_it(reader, page):
+    """The statement a page of each kind runs (compiled once, resources/listing.py)."""
+    with CaptureQueriesContext(connection) as captured:
+        ArticleListing(reader, **page).page()
+    for query in captured.captured_queries:
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN {query['sql']}")
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        for table in BIG_TABLES:
+            assert not re.search(rf"Seq Scan on {table}\b", plan), plan
+
+
 def test_single_article_and_comments(reader):
     article = Article.objects.order_by("pk")[0]
-    assert_uses_indexes(Article.objects.with_viewer(reader).filter(slug=article.slug))
+    assert_uses_indexes(Article.objects.with_slug(reader, article.slug).with_viewer(reader))
     assert_uses_indexes(Comment.objects.with_viewer(reader).filter(article=article))
 
 

@@ -38,6 +38,8 @@ def world(user, other_user):
         ("/api/articles?author=jane", 1, 2),
         ("/api/articles?favorited=jake", 1, 2),
         ("/api/articles?tag=tag1&author=jane&favorited=jake", 1, 2),
+        ("/api/articles?search=dragon", 1, 2),
+        ("/api/articles?search=dragon&tag=tag1&author=jane", 1, 2),
     ],
 )
 def test_article_lists(api, user_api, world, query_budget, rows, path, anonymous, signed_in):
@@ -55,6 +57,18 @@ def test_feed(user_api, world, query_budget, rows):
 
     with query_budget(2):
         assert len(user_api.get("/api/articles/feed").json()["articles"]) == rows
+
+
+@pytest.mark.parametrize("rows", ROWS)
+@pytest.mark.parametrize("query", ["", "&status=draft", "&status=published"])
+def test_own_articles(user, user_api, query_budget, rows, query):
+    recipes.article.make(author=user, status="draft", _quantity=rows)
+    recipes.article.make(author=user, _quantity=rows)
+
+    # The reader, then the page with its count.
+    with query_budget(2):
+        body = user_api.get(f"/api/user/articles?limit=100{query}").json()
+    assert len(body["articles"]) == body["articlesCount"] == rows * (1 if query else 2)
 
 
 @pytest.mark.parametrize("tags", ROWS)

@@ -19,7 +19,16 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection, transaction
 from django.utils.text import slugify
 
-from resources.models import Article, ArticleTag, Comment, Favorite, Follow, Tag, User
+from resources.models import (
+    Article,
+    ArticleStatus,
+    ArticleTag,
+    Comment,
+    Favorite,
+    Follow,
+    Tag,
+    User,
+)
 
 # Published in the README: demo accounts exist to be signed in to.
 DEMO_PASSWORD = "conduit-demo"  # noqa: S105
@@ -27,6 +36,7 @@ DEMO_EMAIL_DOMAIN = "demo.conduit.example"
 # A fixed clock, so the content is the same whenever it is loaded.
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 BATCH = 5000
+DRAFT_EVERY = 50
 
 FIRST_NAMES = [
     "ada",
@@ -339,6 +349,8 @@ class Command(BaseCommand):
             title = _title(rng, topic)
             created = EPOCH - timedelta(milliseconds=rng.randint(0, 365 * 24 * 3600 * 1000))
             edited = created + timedelta(hours=rng.choice([0, 0, 0, 2, 30]))
+            # One article in fifty is still a draft, for its author's eyes only.
+            draft = n % DRAFT_EVERY == DRAFT_EVERY - 1
             planned.append(
                 (
                     Article(
@@ -347,8 +359,10 @@ class Command(BaseCommand):
                         description=rng.choice(SENTENCES),
                         body=_body(rng, topic),
                         author_id=users[rng.randrange(len(users))],
+                        status=ArticleStatus.DRAFT if draft else ArticleStatus.PUBLISHED,
                         created_at=created,
                         updated_at=edited,
+                        published_at=None if draft else created,
                     ),
                     sorted(chosen),
                 )
