@@ -340,6 +340,14 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 
+# --- Draining -------------------------------------------------------------------------------
+
+# While this file exists, /readyz answers 503 (draining), so load balancers stop sending new
+# requests while the server still answers the ones it gets. gunicorn.conf.py names one per
+# server and creates it on SIGTERM, GUNICORN_DRAIN_SECONDS before its graceful stop; an
+# operator may create it by hand to take a server out of rotation.
+DRAIN_FILE = env_str("DRAIN_FILE")
+
 # --- Request limits ---------------------------------------------------------------------------
 
 # Bodies above this many bytes are refused with 413 before they are read.

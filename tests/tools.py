@@ -140,6 +140,8 @@ def gunicorn(env: dict[str, str], *, workers: int = 1) -> Iterator[Server]:
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": str(workers),
+        # Stopped at once, unless a test is about draining.
+        "GUNICORN_DRAIN_SECONDS": "0",
         **env,
     }
     # A file, not a pipe: nobody reads the server's log while it runs, and a full pipe blocks.
