@@ -1,8 +1,8 @@
 """Settings for Conduit API, all read from the environment in this one module.
 
 With nothing set, the project runs for a newcomer: SQLite file, in-process cache, DEBUG on and a
-development key. With DEBUG off it is strict: it refuses to start without SECRET_KEY and
-ALLOWED_HOSTS rather than guess.
+development key. With DEBUG off it is strict: it refuses to start without SECRET_KEY,
+ALLOWED_HOSTS and DATABASE_URL (unless ALLOW_SQLITE=true) rather than guess.
 """
 
 import os
@@ -142,9 +142,17 @@ SILENCED_SYSTEM_CHECKS = [
 
 # --- Database ---------------------------------------------------------------------------------
 
+DATABASE_URL = env_str("DATABASE_URL")
+if not DATABASE_URL and not DEBUG and not env_bool("ALLOW_SQLITE", False):
+    raise ImproperlyConfigured(
+        "DATABASE_URL is not set. With DEBUG off, Conduit API refuses to keep its data in a "
+        "SQLite file it would make by itself: set DATABASE_URL (for example "
+        "postgres://conduit:...@db:5432/conduit), or ALLOW_SQLITE=true to run on db.sqlite3 "
+        "next to manage.py on purpose."
+    )
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        DATABASE_URL or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
@@ -202,6 +210,17 @@ else:
             "LOCATION": "conduit",
         }
     }
+
+# Settings that work but lose something in production; logged at startup (resources/apps.py),
+# once the logs are set up.
+STARTUP_WARNINGS: list[str] = []
+if not DEBUG and not REDIS_URL:
+    STARTUP_WARNINGS.append(
+        "REDIS_URL is not set: the cache is in-process, so rate limits (and, with read "
+        "replicas, the write positions that keep read-your-writes) are kept per process, not "
+        "shared by the workers and servers of this deployment. Set REDIS_URL to a Redis they "
+        "all reach."
+    )
 
 # --- Authentication ---------------------------------------------------------------------------
 
