@@ -1,4 +1,5 @@
-"""Middleware: request ids and access logs, health probes, and the body-size guard."""
+"""Middleware: request ids and access logs, health probes, read-replica routing, and the
+body-size guard."""
 
 import logging
 import os
@@ -15,6 +16,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, HttpResponse
 from rest_framework import status
 
+from api_project import db_routers
 from resources import json_logging
 from resources.exceptions import error_response
 from resources.renderers import JSONRenderer
@@ -187,3 +189,23 @@ def _not_ready(reasons: dict[str, list[str]]) -> HttpResponse:
     # probe by django.request.
     response._has_been_logged = True  # type: ignore[attr-defined]
     return response
+
+
+class ReadReplicaMiddleware:
+    """Installed with read replicas (api_project/db_routers.py). Gives each request its
+    routing; answers a read again from the primary when its replica failed under it (a replica
+    going away fails no request); after a write, keeps the primary's position for the writer's
+    next reads."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        authorization = request.META.get("HTTP_AUTHORIZATION", "")
+        with db_routers.request_routing(request.method or "", authorization) as routing:
+            response = self.get_response(request)
+            if routing.failed_replica is not None:
+                routing.use_primary()
+                response = self.get_response(request)
+            db_routers.remember_writes(routing, getattr(request, "user", None))
+        return response

@@ -146,3 +146,31 @@ def test_with_redis_production_starts_without_a_warning():
 
     assert result.returncode == 0, result.stderr
     assert logged(result) == []
+
+
+def test_replicas_are_named_one_or_several():
+    one = run_settings(DATABASE_REPLICA_URL="postgres://db-replica/conduit")
+    several = run_settings(DATABASE_REPLICA_URLS="postgres://r1/conduit, postgres://r2/conduit")
+    none = run_settings()
+
+    assert one.stdout.splitlines()[-2] == "['default', 'replica']"
+    assert several.stdout.splitlines()[-2] == "['default', 'replica', 'replica_2']"
+    assert "resources.middleware.ReadReplicaMiddleware" in several.stdout.splitlines()[-1]
+    assert "resources.middleware.ReadReplicaMiddleware" not in none.stdout.splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"DATABASE_REPLICA_URL": "postgres://a/c", "DATABASE_REPLICA_URLS": "postgres://b/c"},
+            "not both",
+        ),
+        ({"DATABASE_STICKY_SECONDS": "10"}, "DATABASE_STICKY_SECONDS must be at least"),
+    ],
+)
+def test_replica_settings_that_cannot_work_are_refused(env, message):
+    result = run_settings(**env)
+
+    assert result.returncode != 0
+    assert message in result.stderr
