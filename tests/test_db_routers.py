@@ -55,6 +55,15 @@ class FakeReplicas:
             choice=lambda aliases: sorted(aliases)[0],
         )
 
+    def known(self, **replayed: int) -> ReplicaPool:
+        """A pool that has just checked every replica, at these positions."""
+        self.replayed.update(replayed)
+        pool = self.pool()
+        for alias in self.replayed:
+            pool.check(alias)
+        self.probes.clear()
+        return pool
+
 
 @pytest.fixture
 def one() -> FakeReplicas:
@@ -156,11 +165,7 @@ def test_several_replicas_share_the_readers():
 
 def test_a_recent_writer_reads_one_of_the_replicas_that_caught_up():
     replicas = FakeReplicas("replica", "replica_2", "replica_3")
-    pool = replicas.pool()
-    replicas.replayed.update({"replica": 100, "replica_2": 500, "replica_3": 400})
-    for alias in replicas.replayed:
-        pool.check(alias)
-    replicas.probes.clear()
+    pool = replicas.known(replica=100, replica_2=500, replica_3=400)
 
     assert pool.choose(450) == "replica_2"
     assert pool.choose(300) in {"replica_2", "replica_3"}
@@ -171,11 +176,7 @@ def test_a_recent_writer_reads_one_of_the_replicas_that_caught_up():
 
 def test_with_no_replica_known_to_have_the_write_only_the_furthest_is_checked():
     replicas = FakeReplicas("replica", "replica_2")
-    pool = replicas.pool()
-    replicas.replayed.update({"replica": 100, "replica_2": 200})
-    pool.check("replica")
-    pool.check("replica_2")
-    replicas.probes.clear()
+    pool = replicas.known(replica=100, replica_2=200)
     replicas.replayed.update({"replica": 900, "replica_2": 600})
 
     assert pool.choose(700) == PRIMARY  # replica_2 was asked, and it is still behind
@@ -184,10 +185,7 @@ def test_with_no_replica_known_to_have_the_write_only_the_furthest_is_checked():
 
 def test_a_writer_skips_a_replica_that_is_down_for_one_that_caught_up():
     replicas = FakeReplicas("replica", "replica_2")
-    pool = replicas.pool()
-    replicas.replayed.update({"replica": 500, "replica_2": 500})
-    pool.check("replica")
-    pool.check("replica_2")
+    pool = replicas.known(replica=500, replica_2=500)
     replicas.down.add("replica")
 
     assert pool.choose(400) == PRIMARY  # "replica" was chosen and failed: this request
