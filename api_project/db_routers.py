@@ -3,7 +3,8 @@ requests. Active when DATABASE_REPLICA_URLS (or DATABASE_REPLICA_URL) names repl
 
 - A request that may write (any method but GET, HEAD and OPTIONS) reads and writes on the primary
   throughout, as Rails' database selector does: what it checks before writing (who the user is,
-  whether a title is taken) is current.
+  whether a title is taken) is current. So does every request to the admin, whose session
+  cookie names no user before the session is read.
 - After a request wrote, the primary's WAL position (`pg_current_wal_insert_lsn()`) is kept in
   the shared cache, for DATABASE_STICKY_SECONDS, under each user the request wrote for: the
   signed-in user, and a user it registered. This is GitLab's "sticky" load balancing.
@@ -188,7 +189,7 @@ def replica_pool() -> ReplicaPool:
 
 @dataclass
 class Routing:
-    may_write: bool
+    primary_only: bool
     authorization: str
     # The database chosen for the request's reads, on the first read.
     alias: str | None = None
@@ -240,10 +241,15 @@ def replica_failure(error: Exception) -> bool | None:
     return None
 
 
+# The admin's pages: a session just written (at sign-in) must be found by the next request.
+ADMIN_PATH = "/admin/"
+
+
 @contextmanager
-def request_routing(method: str, authorization: str) -> Iterator[Routing]:
+def request_routing(method: str, path: str, authorization: str) -> Iterator[Routing]:
     """The routing of one request, with every replica's failures under it noted."""
-    routing = Routing(may_write=method not in READ_ONLY_METHODS, authorization=authorization)
+    primary_only = method not in READ_ONLY_METHODS or path.startswith(ADMIN_PATH)
+    routing = Routing(primary_only=primary_only, authorization=authorization)
 
     def watch(alias: str) -> Callable[..., Any]:
         def execute(run: Callable[..., Any], sql: str, params: Any, many: bool, context: Any):
@@ -316,7 +322,7 @@ class PrimaryReplicaRouter:
         # Outside a request (commands, shells), and in a transaction, reads see the primary.
         if (
             routing is None
-            or routing.may_write
+            or routing.primary_only
             or routing.wrote
             or connections[PRIMARY].in_atomic_block
         ):

@@ -202,7 +202,8 @@ class ReadReplicaMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         authorization = request.META.get("HTTP_AUTHORIZATION", "")
-        with db_routers.request_routing(request.method or "", authorization) as routing:
+        method, path = request.method or "", request.path
+        with db_routers.request_routing(method, path, authorization) as routing:
             response = self.get_response(request)
             if routing.failed_replica is not None:
                 routing.use_primary()

@@ -358,3 +358,15 @@ def test_an_anonymous_reader_reads_the_replica_and_no_write_position_replica(use
         assert http_client().get("/api/articles").status_code == 200
     assert len(replica.captured_queries) == 1
     assert math.isinf(db_routers.replica_pool().status["replica"].replayed)
+
+
+@with_replica
+@pytest.mark.usefixtures("fresh_pool")
+@pytest.mark.django_db(databases=["default", "replica"], transaction=True)
+def test_the_admin_reads_the_primary_where_its_session_was_written_replica(client, make_user):
+    staff = make_user(username="mod", email="mod@example.com", is_staff=True, is_superuser=True)
+    client.force_login(staff)
+
+    with CaptureQueriesContext(connections["replica"]) as replica:
+        assert client.get("/admin/resources/article/").status_code == 200
+    assert replica.captured_queries == []
