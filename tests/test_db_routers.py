@@ -17,7 +17,6 @@ from api_project.db_routers import PRIMARY, ReplicaPool, lsn, replica_failure
 from resources.authentication import header_subject, token_issue
 from resources.models import User
 from tests import recipes
-from tests.conftest import client_for, http_client
 
 
 class FakeReplicas:
@@ -269,10 +268,8 @@ def _reads(context: CaptureQueriesContext) -> list[str]:
 @with_replica
 @pytest.mark.usefixtures("fresh_pool")
 @pytest.mark.django_db(databases=["default", "replica"], transaction=True)
-def test_a_write_keeps_its_position_and_the_writers_next_reads_wait_for_the_replica(user):
-    client = client_for(user)
-
-    created = client.post(
+def test_a_write_keeps_its_position_and_the_writers_next_reads_wait_for_the_replica(user, user_api):
+    created = user_api.post(
         "/api/articles",
         {"article": {"title": "Mine", "description": "d", "body": "b"}},
         format="json",
@@ -286,7 +283,7 @@ def test_a_write_keeps_its_position_and_the_writers_next_reads_wait_for_the_repl
         CaptureQueriesContext(connections["default"]) as primary,
         CaptureQueriesContext(connections["replica"]) as replica,
     ):
-        assert client.get("/api/articles/mine").status_code == 200
+        assert user_api.get("/api/articles/mine").status_code == 200
     assert len(_reads(replica)) == 2
     assert primary.captured_queries == []
 
@@ -294,8 +291,8 @@ def test_a_write_keeps_its_position_and_the_writers_next_reads_wait_for_the_repl
 @with_replica
 @pytest.mark.usefixtures("fresh_pool")
 @pytest.mark.django_db(databases=["default", "replica"], transaction=True)
-def test_registering_keeps_the_new_users_position_for_their_first_reads_replica():
-    registered = http_client().post(
+def test_registering_keeps_the_new_users_position_for_their_first_reads_replica(api):
+    registered = api.post(
         "/api/users",
         {"user": {"username": "fresh", "email": "fresh@example.com", "password": "password1"}},
         format="json",
@@ -309,10 +306,9 @@ def test_registering_keeps_the_new_users_position_for_their_first_reads_replica(
 @with_replica
 @pytest.mark.usefixtures("fresh_pool")
 @pytest.mark.django_db(databases=["default", "replica"], transaction=True)
-def test_a_read_whose_replica_fails_under_it_is_answered_from_the_primary_replica(user):
+def test_a_read_whose_replica_fails_under_it_is_answered_from_the_primary_replica(user, user_api):
     recipes.article.make(author=user, slug="kept")
-    client = client_for(user)
-    assert client.get("/api/articles").status_code == 200  # the replica is checked and in use
+    assert user_api.get("/api/articles").status_code == 200  # the replica is checked and in use
     replica = connections["replica"]
     backend = replica.connection.info.backend_pid
     cut: list[int] = []
@@ -332,7 +328,7 @@ def test_a_read_whose_replica_fails_under_it_is_answered_from_the_primary_replic
         replica.execute_wrapper(cut_the_replica_off),
         CaptureQueriesContext(connections["default"]) as primary,
     ):
-        response = client.get("/api/articles")
+        response = user_api.get("/api/articles")
 
     assert response.status_code == 200
     assert [a["slug"] for a in response.json()["articles"]] == ["kept"]
@@ -343,19 +339,19 @@ def test_a_read_whose_replica_fails_under_it_is_answered_from_the_primary_replic
         CaptureQueriesContext(connections["default"]) as primary,
         CaptureQueriesContext(connections["replica"]) as skipped,
     ):
-        assert client.get("/api/articles").status_code == 200
+        assert user_api.get("/api/articles").status_code == 200
     assert (len(_reads(primary)), skipped.captured_queries) == (2, [])
 
 
 @with_replica
 @pytest.mark.usefixtures("fresh_pool")
 @pytest.mark.django_db(databases=["default", "replica"], transaction=True)
-def test_an_anonymous_reader_reads_the_replica_and_no_write_position_replica(user):
+def test_an_anonymous_reader_reads_the_replica_and_no_write_position_replica(user, api):
     recipes.article.make(author=user, slug="s")
-    http_client().get("/api/tags")  # the first use checks the replica
+    api.get("/api/tags")  # the first use checks the replica
 
     with CaptureQueriesContext(connections["replica"]) as replica:
-        assert http_client().get("/api/articles").status_code == 200
+        assert api.get("/api/articles").status_code == 200
     assert len(replica.captured_queries) == 1
     assert math.isinf(db_routers.replica_pool().status["replica"].replayed)
 
