@@ -2,6 +2,7 @@
 section). Everything can be overridden from the environment."""
 
 import os
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -35,6 +36,46 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # in a container lacks; it exists only where asked for (deploy/launch.py puts it in its run folder).
 control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "")
 control_socket_disable = not control_socket
+
+# On SIGTERM the server first drains for this long: /readyz answers 503 while every other
+# request is still served, so a load balancer checking /readyz stops sending new requests
+# before the graceful stop above closes the listening socket. A second SIGTERM ends the drain
+# early; SIGINT and SIGQUIT stop at once, as ever. A stop takes up to the drain plus
+# GUNICORN_GRACEFUL_TIMEOUT: give the supervisor (compose's stop_grace_period) longer.
+drain_seconds = float(os.environ.get("GUNICORN_DRAIN_SECONDS", 5))
+# The app's /readyz answers 503 while this file exists (DRAIN_FILE in the README); the workers
+# inherit the name from this master.
+drain_file = Path(
+    os.environ.setdefault(
+        "DRAIN_FILE", str(Path(tempfile.gettempdir()) / f"conduit-draining-{os.getpid()}")
+    )
+)
+
+
+def on_starting(server):
+    # A file left by an earlier server that was killed would keep this one from being ready.
+    drain_file.unlink(missing_ok=True)
+    graceful_stop = server.handle_term
+
+    def drain_then_stop():
+        if drain_seconds <= 0 or drain_file.exists():
+            graceful_stop()
+        try:
+            drain_file.touch()
+        except OSError as error:
+            server.log.error("Cannot mark the server as draining (%s): stopping now", error)
+            graceful_stop()
+        server.log.info("Draining for %s s (/readyz answers 503), then stopping", drain_seconds)
+        # The alarm queues a second SIGTERM, which the master then handles as above.
+        signal.signal(signal.SIGALRM, lambda signum, frame: server.signal(signal.SIGTERM, frame))
+        signal.setitimer(signal.ITIMER_REAL, drain_seconds)
+
+    server.handle_term = drain_then_stop
+
+
+def on_exit(server):
+    drain_file.unlink(missing_ok=True)
+
 
 if os.environ.get("METRICS_ENABLED", "").lower() in {"1", "true", "yes", "on"}:
     # Workers write their metrics to files here, and /metrics (in any worker) adds them up.

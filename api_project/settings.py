@@ -1,14 +1,15 @@
 """Settings for Conduit API, all read from the environment in this one module.
 
 With nothing set, the project runs for a newcomer: SQLite file, in-process cache, DEBUG on and a
-development key. With DEBUG off it is strict: it refuses to start without SECRET_KEY and
-ALLOWED_HOSTS rather than guess.
+development key. With DEBUG off it is strict: it refuses to start without SECRET_KEY,
+ALLOWED_HOSTS and DATABASE_URL (unless ALLOW_SQLITE=true) rather than guess.
 """
 
 import os
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -142,36 +143,74 @@ SILENCED_SYSTEM_CHECKS = [
 
 # --- Database ---------------------------------------------------------------------------------
 
-DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
-        conn_health_checks=True,
+DATABASE_URL = env_str("DATABASE_URL")
+if not DATABASE_URL and not DEBUG and not env_bool("ALLOW_SQLITE", False):
+    raise ImproperlyConfigured(
+        "DATABASE_URL is not set. With DEBUG off, Conduit API refuses to keep its data in a "
+        "SQLite file it would make by itself: set DATABASE_URL (for example "
+        "postgres://conduit:...@db:5432/conduit), or ALLOW_SQLITE=true to run on db.sqlite3 "
+        "next to manage.py on purpose."
     )
-}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # A runaway query is cancelled instead of holding a worker, and an unreachable server
-    # fails the request quickly instead of hanging it.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {
-            "connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 5),
-            "server_side_binding": env_bool("DATABASE_SERVER_SIDE_BINDING", False),
-            "options": f"-c statement_timeout={env_int('DATABASE_STATEMENT_TIMEOUT_MS', 5000)}",
-        }
-    )
+DATABASE_CONN_MAX_AGE = env_int("DATABASE_CONN_MAX_AGE", 60)
 
-# A read replica: reads go there, writes (and a request's reads after its first write) to the
-# primary. In tests the replica is the test database itself.
-DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL")
-if DATABASE_REPLICA_URL:
-    DATABASES["replica"] = dj_database_url.parse(
-        DATABASE_REPLICA_URL,
-        conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
-        conn_health_checks=True,
+
+def database(url: str) -> dict[str, Any]:
+    """A DATABASES entry for a URL. Connections are kept for DATABASE_CONN_MAX_AGE seconds and
+    health-checked before reuse; on PostgreSQL, a runaway query is cancelled instead of holding
+    a worker, and an unreachable server fails the request quickly instead of hanging it."""
+    entry: dict[str, Any] = dict(
+        dj_database_url.parse(url, conn_max_age=DATABASE_CONN_MAX_AGE, conn_health_checks=True)
     )
-    DATABASES["replica"]["OPTIONS"] = DATABASES["default"].get("OPTIONS", {})
-    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    if entry["ENGINE"] == "django.db.backends.postgresql":
+        entry.setdefault("OPTIONS", {}).update(
+            {
+                "connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 5),
+                "server_side_binding": env_bool("DATABASE_SERVER_SIDE_BINDING", False),
+                "options": f"-c statement_timeout={env_int('DATABASE_STATEMENT_TIMEOUT_MS', 5000)}",
+            }
+        )
+    return entry
+
+
+DATABASES = {"default": database(DATABASE_URL or f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+
+# Read replicas (api_project/db_routers.py): read-only requests read from one of them, unless
+# the reader wrote recently and no replica has replayed that write yet. DATABASE_REPLICA_URL
+# names one; DATABASE_REPLICA_URLS, comma-separated, several. In tests a replica is the test
+# database itself.
+_replica_urls = env_list("DATABASE_REPLICA_URLS", [])
+if env_str("DATABASE_REPLICA_URL"):
+    if _replica_urls:
+        raise ImproperlyConfigured(
+            "Set DATABASE_REPLICA_URLS (comma-separated) or DATABASE_REPLICA_URL, not both."
+        )
+    _replica_urls = [env_str("DATABASE_REPLICA_URL")]
+for _number, _url in enumerate(_replica_urls, 1):
+    _alias = "replica" if _number == 1 else f"replica_{_number}"
+    DATABASES[_alias] = {**database(_url), "TEST": {"MIRROR": "default"}}
+if _replica_urls:
     DATABASE_ROUTERS = ["api_project.db_routers.PrimaryReplicaRouter"]
+    # Right after the probes, so that everything below (and the view) runs with its routing.
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("resources.middleware.HealthProbeMiddleware") + 1,
+        "resources.middleware.ReadReplicaMiddleware",
+    )
+# A replica further behind than this is skipped, as is one that is down, for
+# DATABASE_REPLICA_RETRY_SECONDS; each process checks a replica it uses every
+# DATABASE_REPLICA_CHECK_SECONDS.
+DATABASE_REPLICA_MAX_LAG_SECONDS = env_int("DATABASE_REPLICA_MAX_LAG_SECONDS", 30)
+DATABASE_REPLICA_RETRY_SECONDS = env_int("DATABASE_REPLICA_RETRY_SECONDS", 10)
+DATABASE_REPLICA_CHECK_SECONDS = env_int("DATABASE_REPLICA_CHECK_SECONDS", 5)
+# How long a user's reads wait for a replica to replay their last write. A replica that passed
+# its last check has replayed everything older than the lag bound plus the check interval, so
+# a shorter time could send a reader to a replica that lacks their write.
+DATABASE_STICKY_SECONDS = env_int("DATABASE_STICKY_SECONDS", 60)
+if DATABASE_STICKY_SECONDS < DATABASE_REPLICA_MAX_LAG_SECONDS + DATABASE_REPLICA_CHECK_SECONDS:
+    raise ImproperlyConfigured(
+        "DATABASE_STICKY_SECONDS must be at least DATABASE_REPLICA_MAX_LAG_SECONDS plus "
+        "DATABASE_REPLICA_CHECK_SECONDS, or a reader could be sent to a replica without their "
+        "last write."
+    )
 
 # --- Full-text search ------------------------------------------------------------------------
 
@@ -214,6 +253,17 @@ else:
             "LOCATION": "conduit",
         }
     }
+
+# Settings that work but lose something in production; logged at startup (resources/apps.py),
+# once the logs are set up.
+STARTUP_WARNINGS: list[str] = []
+if not DEBUG and not REDIS_URL:
+    STARTUP_WARNINGS.append(
+        "REDIS_URL is not set: the cache is in-process, so rate limits (and, with read "
+        "replicas, the write positions that keep read-your-writes) are kept per process, not "
+        "shared by the workers and servers of this deployment. Set REDIS_URL to a Redis they "
+        "all reach."
+    )
 
 # --- Authentication ---------------------------------------------------------------------------
 
@@ -351,6 +401,14 @@ X_FRAME_OPTIONS = "DENY"
 # Cookies exist only for the admin; off DEBUG they travel over HTTPS only.
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
+
+# --- Draining -------------------------------------------------------------------------------
+
+# While this file exists, /readyz answers 503 (draining), so load balancers stop sending new
+# requests while the server still answers the ones it gets. gunicorn.conf.py names one per
+# server and creates it on SIGTERM, GUNICORN_DRAIN_SECONDS before its graceful stop; an
+# operator may create it by hand to take a server out of rotation.
+DRAIN_FILE = env_str("DRAIN_FILE")
 
 # --- Request limits ---------------------------------------------------------------------------
 

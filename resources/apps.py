@@ -1,6 +1,9 @@
 """App configuration for resources."""
 
+import logging
+
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class ResourcesConfig(AppConfig):
@@ -12,3 +15,5 @@ class ResourcesConfig(AppConfig):
         from resources import checks, json_logging, schema  # noqa: F401
 
         json_logging.install_request_ids()
+        for warning in settings.STARTUP_WARNINGS:
+            logging.getLogger("conduit.settings").warning(warning)

@@ -37,8 +37,8 @@ def token_issue(*, user: User) -> str:
     return jwt.encode(claims, settings.TOKEN_SIGNING_KEY, algorithm=TOKEN_ALGORITHM)
 
 
-def token_user(token: str) -> User:
-    """The active user a valid token names; AuthenticationFailed for anything else."""
+def _token_claims(token: str) -> tuple[int, str]:
+    """The user id and password fingerprint a validly signed, unexpired token carries."""
     try:
         claims = jwt.decode(
             token,
@@ -54,10 +54,39 @@ def token_user(token: str) -> User:
     subject, fingerprint = claims["sub"], claims["pwd"]
     if not isinstance(subject, str) or not subject.isdigit() or not isinstance(fingerprint, str):
         raise AuthenticationFailed("Invalid token.")
-    user = User.objects.active(int(subject))
+    return int(subject), fingerprint
+
+
+def token_user(token: str) -> User:
+    """The active user a valid token names; AuthenticationFailed for anything else."""
+    subject, fingerprint = _token_claims(token)
+    user = User.objects.active(subject)
     if user is None or not constant_time_compare(fingerprint, _password_fingerprint(user)):
         raise AuthenticationFailed("Invalid token.")
     return user
+
+
+def header_token(header: str) -> str | None:
+    """The token of an `Authorization: Token <jwt>` (or `Bearer <jwt>`) header; None when the
+    header does not have that shape."""
+    keyword, _, token = header.strip().partition(" ")
+    token = token.strip()
+    if keyword.lower() not in HEADER_KEYWORDS or not token or " " in token:
+        return None
+    return token
+
+
+def header_subject(header: str) -> int | None:
+    """The user id a validly signed token in an Authorization header names, read without the
+    database (the replica router needs it before authentication reads the user); None for
+    anything else."""
+    token = header_token(header)
+    if token is None:
+        return None
+    try:
+        return _token_claims(token)[0]
+    except AuthenticationFailed:
+        return None
 
 
 class JWTAuthentication(BaseAuthentication):
@@ -68,9 +97,8 @@ class JWTAuthentication(BaseAuthentication):
         header = request.META.get("HTTP_AUTHORIZATION")
         if header is None:
             return None
-        keyword, _, token = header.strip().partition(" ")
-        token = token.strip()
-        if keyword.lower() not in HEADER_KEYWORDS or not token or " " in token:
+        token = header_token(header)
+        if token is None:
             raise AuthenticationFailed(
                 "Invalid Authorization header: expected 'Token <jwt>' or 'Bearer <jwt>'."
             )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, ProgrammingError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
@@ -75,10 +75,26 @@ class DatabaseUnavailable(exceptions.APIException):
 DATABASE_RETRY_AFTER = 5
 
 
-def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+# PostgreSQL's undefined_table and undefined_column: the schema is behind the code.
+_SCHEMA_MISSING = {"42P01", "42703"}
+
+
+def database_unavailable(exc: Exception) -> bool:
+    """The server is down, restarting or too slow (statement timeout), or its schema lacks a
+    table or column the code reads (migrations not applied). SQLite reports the last as an
+    OperationalError; PostgreSQL as a ProgrammingError, told apart by its SQLSTATE."""
     if isinstance(exc, (OperationalError, InterfaceError)):
-        # The server is down, restarting or too slow (statement timeout): a clear, retryable
-        # answer instead of a 500, logged for the operator.
+        return True
+    return (
+        isinstance(exc, ProgrammingError)
+        and getattr(exc.__cause__, "sqlstate", None) in _SCHEMA_MISSING
+    )
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if database_unavailable(exc):
+        # A clear, retryable answer instead of a 500, the same whatever the database; the
+        # details are logged for the operator.
         logger.warning("Database unavailable: %s", exc)
         response = drf_exception_handler(DatabaseUnavailable(), context)
         if response is not None:

@@ -1,13 +1,16 @@
-"""Prometheus metrics: requests by view, method and status, latency, and SQL statements per
-request. Installed only when METRICS_ENABLED is set; under gunicorn the workers share their
-counts through PROMETHEUS_MULTIPROC_DIR (gunicorn.conf.py prepares it)."""
+"""Prometheus metrics: requests by view, method and status, latency, SQL statements per request
+and by database (primary or replica). Installed only when METRICS_ENABLED is set; under gunicorn
+the workers share their counts through PROMETHEUS_MULTIPROC_DIR (gunicorn.conf.py prepares
+it)."""
 
 from __future__ import annotations
 
 import os
 import time
+from collections import Counter as Tally
 from collections.abc import Callable
 from contextlib import ExitStack
+from functools import partial
 from typing import Any
 
 from django.db import connections
@@ -37,6 +40,10 @@ QUERIES = Histogram(
     ["view", "method"],
     buckets=(0, 1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 50),
 )
+# By the alias in DATABASES: "default" is the primary, "replica", "replica_2", ... the replicas.
+STATEMENTS = Counter(
+    "conduit_db_statements_total", "SQL statements run, by database.", ["database"]
+)
 
 
 def view_label(request: HttpRequest) -> str:
@@ -61,22 +68,28 @@ class MetricsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        statements = 0
+        statements: Tally[str] = Tally()
 
         def count(
-            execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
+            alias: str,
+            execute: Callable[..., Any],
+            sql: str,
+            params: Any,
+            many: bool,
+            context: Any,
         ) -> Any:
-            nonlocal statements
-            statements += 1
+            statements[alias] += 1
             return execute(sql, params, many, context)
 
         start = time.perf_counter()
         with ExitStack() as stack:
             for alias in connections:
-                stack.enter_context(connections[alias].execute_wrapper(count))
+                stack.enter_context(connections[alias].execute_wrapper(partial(count, alias)))
             response = self.get_response(request)
         view, method = view_label(request), request.method or ""
         REQUESTS.labels(view, method, str(response.status_code)).inc()
         LATENCY.labels(view, method).observe(time.perf_counter() - start)
-        QUERIES.labels(view, method).observe(statements)
+        QUERIES.labels(view, method).observe(statements.total())
+        for alias, number in statements.items():
+            STATEMENTS.labels(alias).inc(number)
         return response

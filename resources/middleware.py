@@ -1,19 +1,23 @@
-"""Middleware: request ids and access logs, health probes, and the request-body guard."""
+"""Middleware: request ids and access logs, health probes, read-replica routing, and the
+request-body guard."""
 
 import io
 import logging
+import os
 import re
+import socket
 import time
 import uuid
 from collections.abc import Callable
-from functools import partial
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, HttpResponse
 from rest_framework import status
 
+from api_project import db_routers
 from resources import json_logging
 from resources.exceptions import error_response
 from resources.renderers import JSONRenderer
@@ -125,8 +129,8 @@ class RequestLogMiddleware:
 
 
 class HealthProbeMiddleware:
-    """/healthz (the process answers; no I/O), /readyz (database and cache reachable) and, when
-    METRICS_ENABLED, /metrics. Answered before host validation, since probes and scrapers
+    """/healthz (the process answers; no I/O), /readyz (ready to serve: see `readiness`) and,
+    when METRICS_ENABLED, /metrics. Answered before host validation, since probes and scrapers
     address the app by IP."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -150,33 +154,98 @@ def _json(status_code: int, body: dict) -> HttpResponse:
     )
 
 
-def _check_database(alias: str) -> None:
-    with connections[alias].cursor() as cursor:
+def _check_database() -> None:
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute("SELECT 1")
 
 
+class NotMigrated(Exception):
+    pass
+
+
+# Once a process has seen every migration applied it does not look again: migrations only ever
+# get applied, and loading them from disk on every probe would cost more than the probe.
+_migrated = False
+
+
+def _check_migrations() -> None:
+    global _migrated
+    if _migrated:
+        return
+    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+    unapplied = len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+    if unapplied:
+        plural = "s" if unapplied > 1 else ""
+        raise NotMigrated(f"The database lacks {unapplied} migration{plural}: run migrate.")
+    _migrated = True
+
+
 def _check_cache() -> None:
-    # The cache fails open (errors become misses), so a round trip is the only honest test.
-    key, token = "readyz", uuid.uuid4().hex
+    # The cache fails open (errors become misses), so a round trip is the only honest test. The
+    # key is this process's own: servers sharing one Redis must not read each other's values.
+    key, token = f"readyz:{socket.gethostname()}:{os.getpid()}", uuid.uuid4().hex
     cache.set(key, token, timeout=10)
     if cache.get(key) != token:
         raise ConnectionError("the cache did not keep a value")
 
 
+def _draining() -> bool:
+    return bool(settings.DRAIN_FILE) and os.path.exists(settings.DRAIN_FILE)
+
+
 def readiness() -> HttpResponse:
+    """200 when this server can answer requests; otherwise 503 naming why: it is draining
+    before a stop, the database is unreachable or not migrated, or the cache is unreachable.
+    Read replicas are not checked: reads go to the primary while one is down."""
+    if _draining():
+        return _not_ready({"draining": ["The server is shutting down."]})
     checks: dict[str, Callable[[], None]] = {
-        alias if alias != "default" else "database": partial(_check_database, alias)
-        for alias in connections
+        "database": _check_database,
+        "migrations": _check_migrations,
+        "cache": _check_cache,
     }
-    checks["cache"] = _check_cache
     failures: dict[str, list[str]] = {}
     for name, check in checks.items():
+        if name == "migrations" and "database" in failures:
+            continue
         try:
             check()
+        except NotMigrated as exc:
+            logger.warning("Not ready: %s", exc)
+            failures[name] = [str(exc)]
         except Exception as exc:  # noqa: BLE001 (any failure means: not ready)
             # The details (hosts, ports) go to the log, not to whoever asks.
             logger.warning("Not ready: %s: %s", name, exc)
             failures[name] = [f"The {name} is unreachable ({exc.__class__.__name__})."]
     if failures:
-        return _json(status.HTTP_503_SERVICE_UNAVAILABLE, {"errors": failures})
+        return _not_ready(failures)
     return _json(status.HTTP_200_OK, {"status": "ready", "checks": dict.fromkeys(checks, "ok")})
+
+
+def _not_ready(reasons: dict[str, list[str]]) -> HttpResponse:
+    response = _json(status.HTTP_503_SERVICE_UNAVAILABLE, {"errors": reasons})
+    # Logged above as a warning (or expected, while draining), not as a server error on every
+    # probe by django.request.
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
+
+
+class ReadReplicaMiddleware:
+    """Installed with read replicas (api_project/db_routers.py). Gives each request its
+    routing; answers a read again from the primary when its replica failed under it (a replica
+    going away fails no request); after a write, keeps the primary's position for the writer's
+    next reads."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        authorization = request.META.get("HTTP_AUTHORIZATION", "")
+        method, path = request.method or "", request.path
+        with db_routers.request_routing(method, path, authorization) as routing:
+            response = self.get_response(request)
+            if routing.failed_replica is not None:
+                routing.use_primary()
+                response = self.get_response(request)
+            db_routers.remember_writes(routing, getattr(request, "user", None))
+        return response

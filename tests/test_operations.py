@@ -50,11 +50,57 @@ def test_liveness_answers_without_io_and_for_any_host(api, django_assert_num_que
     assert response.json() == {"status": "ok"}
 
 
-def test_readiness_checks_the_database_and_the_cache(api):
+def test_readiness_checks_the_database_its_migrations_and_the_cache(api):
     response = api.get("/readyz", HTTP_HOST="10.1.2.3")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "checks": {"database": "ok", "cache": "ok"}}
+    assert response.json() == {
+        "status": "ready",
+        "checks": {"database": "ok", "migrations": "ok", "cache": "ok"},
+    }
+
+
+def _forget_a_migration() -> None:
+    # Inside the test's transaction, which is rolled back afterwards.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM django_migrations WHERE app = 'resources' AND name = %s",
+            ["0003_article_dates"],
+        )
+
+
+def test_readiness_names_unapplied_migrations(api, monkeypatch):
+    monkeypatch.setattr("resources.middleware._migrated", False)
+    _forget_a_migration()
+
+    response = api.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json() == {
+        "errors": {"migrations": ["The database lacks 1 migration: run migrate."]}
+    }
+
+
+def test_a_migrated_process_does_not_check_migrations_again(api, monkeypatch):
+    monkeypatch.setattr("resources.middleware._migrated", False)
+    assert api.get("/readyz").status_code == 200
+    _forget_a_migration()
+
+    assert api.get("/readyz").status_code == 200
+
+
+def test_readiness_answers_503_while_the_server_drains(api, user_api, settings, tmp_path):
+    settings.DRAIN_FILE = str(tmp_path / "draining")
+    assert api.get("/readyz").status_code == 200
+    (tmp_path / "draining").touch()
+
+    response = api.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json() == {"errors": {"draining": ["The server is shutting down."]}}
+    # Only the probe says so: requests are still answered, and the process is alive.
+    assert user_api.get("/api/articles").status_code == 200
+    assert api.get("/healthz").status_code == 200
 
 
 def test_readiness_names_an_unreachable_database(api, monkeypatch):
@@ -84,6 +130,21 @@ def test_readiness_names_an_unreachable_cache(api, settings):
 
     assert response.status_code == 503
     assert response.json() == {"errors": {"cache": ["The cache is unreachable (ConnectionError)."]}}
+
+
+def test_a_missing_table_is_the_same_503_json_on_every_database(api):
+    # Renamed inside the test's transaction (DDL is transactional on PostgreSQL and SQLite),
+    # which is rolled back afterwards.
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE resources_tag RENAME TO scale_hidden_tag")
+
+    response = api.get("/api/tags")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert response.json() == {
+        "errors": {"body": ["The database is unavailable; try again shortly."]}
+    }
 
 
 def test_with_redis_down_the_api_keeps_serving_and_logs_it(user_api, settings, caplog):
@@ -173,13 +234,13 @@ def test_metrics_count_requests_by_view_method_and_status(api, settings):
     bucket = 'conduit_http_request_duration_seconds_bucket{le="0.005",method="GET",view="tag-list"}'
     assert bucket in text
     assert 'conduit_http_request_db_queries_sum{method="GET",view="tag-list"} ' in text
+    assert 'conduit_db_statements_total{database="default"} ' in text
 
 
 @pytest.mark.django_db(transaction=True)
 def test_metrics_add_up_across_gunicorn_workers(tmp_path):
-    database = migrated_sqlite(tmp_path)
     env = {
-        "DATABASE_URL": database,
+        "DATABASE_URL": migrated_sqlite(tmp_path),
         "METRICS_ENABLED": "true",
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
     }
@@ -236,9 +297,10 @@ def test_two_app_servers_share_tokens_and_rate_limits(redis):
     reason="runs where DATABASE_REPLICA_URL is set (a pass of its own in .ci/run)",
 )
 @pytest.mark.django_db(databases=["default", "replica"], transaction=True)
-def test_reads_go_to_the_replica_and_a_request_reads_its_own_writes(user):
+def test_reads_go_to_the_replica_and_a_request_that_writes_uses_the_primary(user):
     recipes.article.make(author=user, slug="s")
     client = client_for(user)
+    client.get("/api/tags")  # the first read checks the replica (see tests/test_db_routers.py)
 
     with (
         CaptureQueriesContext(connections["default"]) as primary,
@@ -258,11 +320,12 @@ def test_reads_go_to_the_replica_and_a_request_reads_its_own_writes(user):
             format="json",
         )
     assert created.json()["article"]["slug"] == "mine"
-    # Only the authentication read precedes the write; everything after it, including the
-    # response's re-read, is on the primary.
-    assert len(replica.captured_queries) == 1
+    # A request that may write reads what it checks (the writer's row included) and its
+    # response's re-read on the primary; it ends by reading the primary's WAL position.
+    assert len(replica.captured_queries) == 0
     assert any("INSERT" in q["sql"] for q in primary.captured_queries)
-    assert "resources_article" in primary.captured_queries[-1]["sql"]
+    assert "pg_current_wal_insert_lsn" in primary.captured_queries[-1]["sql"]
+    assert "resources_article" in primary.captured_queries[-2]["sql"]
 
 
 # --- Graceful shutdown ------------------------------------------------------------------------
@@ -313,6 +376,44 @@ def test_sigterm_lets_an_in_flight_request_finish_and_commit(serve):
     assert status == 201
     assert article["article"]["tagList"] == ["slow"]
     assert Article.objects.filter(title="Written during shutdown").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sigterm_drains_before_the_graceful_stop(tmp_path):
+    env = {"DATABASE_URL": migrated_sqlite(tmp_path), "GUNICORN_DRAIN_SECONDS": "2"}
+    with gunicorn(env, workers=2) as server:
+        assert fetch(f"{server.url}/readyz")[0] == 200
+        stopping = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+
+        ready = fetch(f"{server.url}/readyz")
+        served = fetch(f"{server.url}/api/tags")
+        assert server.process.wait(timeout=30) == 0
+        stopped = time.monotonic() - stopping
+
+    assert ready[:2] == (503, {"errors": {"draining": ["The server is shutting down."]}})
+    assert served[0] == 200
+    assert 2 <= stopped < 10
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unmigrated_database_is_not_ready_and_api_calls_are_503_json(tmp_path):
+    database = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    with gunicorn({"DATABASE_URL": database}) as server:
+        ready = fetch(f"{server.url}/readyz")
+        tags = fetch(f"{server.url}/api/tags")
+        migrated_sqlite(tmp_path)
+        migrated = fetch(f"{server.url}/readyz")
+
+    assert ready[0] == 503
+    assert list(ready[1]["errors"]) == ["migrations"]
+    assert ready[1]["errors"]["migrations"][0].startswith("The database lacks ")
+    assert tags[:2] == (
+        503,
+        {"errors": {"body": ["The database is unavailable; try again shortly."]}},
+    )
+    assert migrated[0] == 200
 
 
 # --- Production settings ----------------------------------------------------------------------

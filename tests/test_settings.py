@@ -1,5 +1,6 @@
 """Settings come from the environment: safe defaults for a newcomer, strict in production."""
 
+import json
 import os
 import subprocess
 import sys
@@ -20,7 +21,25 @@ print(
     settings.CORS_ALLOW_ALL_ORIGINS,
     ",".join(settings.ALLOWED_HOSTS),
 )
+print(sorted(settings.DATABASES))
+print(settings.MIDDLEWARE)
 """
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "x" * 50,
+    "ALLOWED_HOSTS": "api.example.com",
+    "DATABASE_URL": "postgres://conduit@db.internal:5432/conduit",
+    "REDIS_URL": "redis://cache.internal:6379/0",
+}
+
+
+def printed(result: subprocess.CompletedProcess) -> list[str]:
+    """The settings PRINT_SETTINGS printed (after whatever was logged at startup)."""
+    return result.stdout.splitlines()[-3].split()
+
+
+def logged(result: subprocess.CompletedProcess) -> list[dict]:
+    return [json.loads(line) for line in result.stdout.splitlines()[:-3]]
 
 
 def run_settings(**env: str) -> subprocess.CompletedProcess:
@@ -39,7 +58,7 @@ def test_with_nothing_set_the_project_runs_on_sqlite_with_debug_on():
     result = run_settings()
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == [
+    assert printed(result) == [
         "True",
         "sqlite3",
         "LocMemCache",
@@ -74,7 +93,7 @@ def test_production_settings_come_from_the_environment():
     )
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == [
+    assert printed(result) == [
         "False",
         "postgresql",
         "LocMemCache",
@@ -92,3 +111,66 @@ def test_a_malformed_setting_is_named(name, value):
 
     assert result.returncode != 0
     assert name in result.stderr
+
+
+def test_without_a_database_url_production_refuses_to_start():
+    result = run_settings(**{**PRODUCTION, "DATABASE_URL": ""})
+
+    assert result.returncode != 0
+    assert "DATABASE_URL is not set" in result.stderr
+    assert "ALLOW_SQLITE=true" in result.stderr
+
+
+def test_production_runs_on_sqlite_only_when_told_to():
+    result = run_settings(**{**PRODUCTION, "DATABASE_URL": "", "ALLOW_SQLITE": "true"})
+
+    assert result.returncode == 0, result.stderr
+    assert printed(result)[:2] == ["False", "sqlite3"]
+
+
+def test_without_redis_production_starts_and_warns_that_limits_are_per_process():
+    result = run_settings(**{**PRODUCTION, "REDIS_URL": ""})
+
+    assert result.returncode == 0, result.stderr
+    assert printed(result)[:3] == ["False", "postgresql", "LocMemCache"]
+    [warning] = logged(result)
+    assert (warning["level"], warning["logger"]) == ("warning", "conduit.settings")
+    assert warning["message"].startswith(
+        "REDIS_URL is not set: the cache is in-process, so rate limits"
+    )
+    assert "kept per process" in warning["message"]
+
+
+def test_with_redis_production_starts_without_a_warning():
+    result = run_settings(**PRODUCTION)
+
+    assert result.returncode == 0, result.stderr
+    assert logged(result) == []
+
+
+def test_replicas_are_named_one_or_several():
+    one = run_settings(DATABASE_REPLICA_URL="postgres://db-replica/conduit")
+    several = run_settings(DATABASE_REPLICA_URLS="postgres://r1/conduit, postgres://r2/conduit")
+    none = run_settings()
+
+    assert one.stdout.splitlines()[-2] == "['default', 'replica']"
+    assert several.stdout.splitlines()[-2] == "['default', 'replica', 'replica_2']"
+    assert "resources.middleware.ReadReplicaMiddleware" in several.stdout.splitlines()[-1]
+    assert "resources.middleware.ReadReplicaMiddleware" not in none.stdout.splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"DATABASE_REPLICA_URL": "postgres://a/c", "DATABASE_REPLICA_URLS": "postgres://b/c"},
+            "not both",
+        ),
+        ({"DATABASE_STICKY_SECONDS": "10"}, "DATABASE_STICKY_SECONDS must be at least"),
+    ],
+)
+def test_replica_settings_that_cannot_work_are_refused(env, message):
+    result = run_settings(**env)
+
+    assert result.returncode != 0
+    assert message in result.stderr

@@ -259,6 +259,8 @@ def _serve(command: list[str], port: int, env: dict[str, str]) -> Iterator[Serve
         "DEBUG": "false",
         "SECRET_KEY": "a-test-secret-key-that-is-long-enough-for-production-checks-0123456789",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        # Stopped at once, unless a test is about draining.
+        "GUNICORN_DRAIN_SECONDS": "0",
         **env,
     }
     # A file, not a pipe: nobody reads the server's log while it runs, and a full pipe blocks.
