@@ -35,7 +35,7 @@ _LANGUAGE_CHARACTERS = frozenset(string.ascii_letters + string.digits + "_+#.-")
 
 def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
     # Called by nh3 for each attribute it already allows, URLs already checked against
-    # _URL_SCHEMES; this narrows the two rules nh3 cannot express per tag.
+    # `url_schemes` below; this narrows the two rules nh3 cannot express per tag.
     if tag == "img" and attribute == "src":
         # Images load without a click, so only the web's own schemes: no mailto: images. A
         # value that does not start with the scheme itself (leading blanks) is dropped too.
@@ -68,7 +68,8 @@ _TAGS_DROPPED_WHOLE = {
 _cleaner = nh3.Cleaner(
     tags=_TAGS,
     clean_content_tags=_TAGS_DROPPED_WHOLE,
-    # No id or name (they would clobber the page's DOM globals), no style, no event handlers.
+    # No id or name (they would clobber the page's DOM globals), no style, no event handlers;
+    # nh3 itself keeps `lang` and `title` on any element.
     attributes={
         "a": {"href", "title"},
         "abbr": {"title"},
