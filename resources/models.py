@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from resources.markdown import markdown_render, reading_time_minutes
 from resources.querysets import ArticleQuerySet, CommentQuerySet, TagQuerySet, UserQuerySet
 
 USERNAME_MAX_LENGTH = 64
@@ -149,6 +150,10 @@ class Article(models.Model):
     title = models.CharField(max_length=TITLE_MAX_LENGTH)
     description = models.CharField(max_length=DESCRIPTION_MAX_LENGTH)
     body = models.TextField(max_length=BODY_MAX_LENGTH)
+    # The body's Markdown, rendered and sanitized when it is written (resources/markdown.py),
+    # never at read time; and the minutes it takes to read.
+    body_html = models.TextField(editable=False, default="")
+    reading_time_minutes = models.PositiveIntegerField(editable=False, default=1)
     author = models.ForeignKey(
         User, on_delete=models.CASCADE, related_name="articles", db_index=False
     )
@@ -215,7 +220,13 @@ class Article(models.Model):
         # as migration 0004 dates the articles written before drafts existed.
         if self.status == ArticleStatus.PUBLISHED and self.published_at is None:
             self.published_at = self.created_at
+        self.render()
         super().save(*args, **kwargs)
+
+    def render(self) -> None:
+        """Renders the body: whatever writes a body (a service, the admin) renders it with it."""
+        self.body_html = markdown_render(self.body)
+        self.reading_time_minutes = reading_time_minutes(self.body)
 
 
 class Totals(models.Model):
@@ -291,6 +302,8 @@ class Comment(models.Model):
     )
     author = models.ForeignKey(User, on_delete=models.CASCADE, related_name="comments")
     body = models.TextField(max_length=COMMENT_MAX_LENGTH)
+    # Rendered and sanitized when it is written, like an article's.
+    body_html = models.TextField(editable=False, default="")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -304,3 +317,8 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"Comment {self.pk} on {self.article_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Comments are written whole (never updated in part), so each save renders the body.
+        self.body_html = markdown_render(self.body)
+        super().save(*args, **kwargs)

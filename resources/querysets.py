@@ -217,7 +217,7 @@ class CommentQuerySet(QuerySet):
     def with_viewer(self, viewer: Viewer) -> CommentQuerySet:
         qs = (
             self.select_related("author")
-            .only("article_id", "body", "created_at", "updated_at", *author_columns())
+            .only("article_id", "body", "body_html", "created_at", "updated_at", *author_columns())
             .annotate(**{AUTHOR_FOLLOWING: is_following(viewer, "author_id")})
             .order_by("created_at", "id")
         )

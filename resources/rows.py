@@ -24,8 +24,10 @@ class ArticleRow(TypedDict):
     slug: str
     title: str
     description: str
-    # Single articles only: list items leave the body out.
+    # Single articles only: list items leave the body out, and its HTML.
     body: NotRequired[str]
+    body_html: NotRequired[str]
+    reading_time_minutes: int
     status: str
     created_at: datetime
     updated_at: datetime
@@ -46,11 +48,12 @@ AUTHOR_PREFIX = "author__"
 
 
 def article_columns(*, body: bool) -> list[str]:
-    """The Article columns an article row reads, in ArticleRow's order."""
+    """The Article columns an article row reads, in ArticleRow's order; `body` and its HTML
+    only when asked for."""
     return [
         name
         for name in ArticleRow.__annotations__
-        if name not in ARTICLE_ANNOTATIONS and (body or name != "body")
+        if name not in ARTICLE_ANNOTATIONS and (body or name not in ArticleRow.__optional_keys__)
     ]
 
 

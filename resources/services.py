@@ -245,6 +245,9 @@ def article_update(
         setattr(article, name, value)
     article.updated_at = timezone.now()
     changed = ["updated_at", *fields]
+    if "body" in fields:
+        article.render()
+        changed += ["body_html", "reading_time_minutes"]
     if publishing and article.published_at is None:
         article.published_at = article.updated_at
         changed.append("published_at")

@@ -33,6 +33,18 @@ class ArticleSerializer(ResponseModelSerializer):
         read_only=True,
         help_text="Tag names in alphabetical order.",
     )
+    bodyHtml = serializers.CharField(
+        source="body_html",
+        read_only=True,
+        help_text="The body's Markdown as HTML (CommonMark, tables, strikethrough, autolinks, "
+        "fenced code), rendered when it was written and sanitized: safe to insert as it is.",
+    )
+    readingTimeMinutes = serializers.IntegerField(
+        source="reading_time_minutes",
+        read_only=True,
+        min_value=1,
+        help_text="Minutes to read the body, at 265 words a minute.",
+    )
     status = serializers.ChoiceField(
         choices=ArticleStatus.choices,
         read_only=True,
@@ -58,6 +70,8 @@ class ArticleSerializer(ResponseModelSerializer):
             "title",
             "description",
             "body",
+            "bodyHtml",
+            "readingTimeMinutes",
             "tagList",
             "status",
             "createdAt",
@@ -71,10 +85,10 @@ class ArticleSerializer(ResponseModelSerializer):
 
 
 class ArticleListItemSerializer(ArticleSerializer):
-    """An article in a list: everything but the body."""
+    """An article in a list: everything but the body and its HTML."""
 
     class Meta(ArticleSerializer.Meta):
-        fields = [name for name in ArticleSerializer.Meta.fields if name != "body"]
+        fields = [n for n in ArticleSerializer.Meta.fields if n not in ("body", "bodyHtml")]
         read_only_fields = fields
 
 

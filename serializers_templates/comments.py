@@ -10,13 +10,18 @@ from serializers_templates.profiles import ProfileSerializer
 
 
 class CommentSerializer(ResponseModelSerializer):
+    bodyHtml = serializers.CharField(
+        source="body_html",
+        read_only=True,
+        help_text="The body's Markdown as sanitized HTML, rendered when it was written.",
+    )
     createdAt = TimestampField(source="created_at", read_only=True)
     updatedAt = TimestampField(source="updated_at", read_only=True)
     author = ProfileSerializer(read_only=True)
 
     class Meta:
         model = Comment
-        fields = ["id", "createdAt", "updatedAt", "body", "author"]
+        fields = ["id", "createdAt", "updatedAt", "body", "bodyHtml", "author"]
         read_only_fields = fields
 
 

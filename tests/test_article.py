@@ -47,6 +47,8 @@ def test_create_answers_201_with_the_whole_article(user, user_api):
         "title": "How to train your dragon",
         "description": "Ever wonder how?",
         "body": "You have to believe",
+        "bodyHtml": "<p>You have to believe</p>\n",
+        "readingTimeMinutes": 1,
         "tagList": ["dragons", "training"],
         "status": "published",
         "favorited": False,
@@ -233,6 +235,8 @@ def test_anyone_can_read_an_article(api, user):
             "title": article.title,
             "description": article.description,
             "body": article.body,
+            "bodyHtml": "<p>It takes a Jacobian.</p>\n<h2>Step one</h2>\n<p>Believe.</p>\n",
+            "readingTimeMinutes": 1,
             "tagList": ["a", "b"],
             "status": "published",
             "createdAt": article.created_at.strftime("%Y-%m-%dT%H:%M:%S.")
@@ -476,3 +480,34 @@ def test_delete_needs_a_token(api, user):
 
 def test_delete_of_an_unknown_article_is_404(user_api):
     assert user_api.delete("/api/articles/nope").status_code == 404
+
+
+# --- Markdown, rendered when written ----------------------------------------------------------
+
+
+def test_the_body_is_rendered_once_when_written_and_again_when_it_changes(user_api):
+    slug = create(user_api, body="# Dragons\n\n- *fly*\n- <script>x()</script>breathe").json()[
+        "article"
+    ]["slug"]
+    rendered = "<h1>Dragons</h1>\n<ul>\n<li><em>fly</em></li>\n<li>\nbreathe</li>\n</ul>\n"
+    assert user_api.get(f"/api/articles/{slug}").json()["article"]["bodyHtml"] == rendered
+
+    retitled = user_api.put(
+        f"/api/articles/{slug}", {"article": {"description": "new"}}, format="json"
+    )
+    assert retitled.json()["article"]["bodyHtml"] == rendered
+
+    rewritten = user_api.put(
+        f"/api/articles/{slug}", {"article": {"body": "~~gone~~"}}, format="json"
+    )
+    assert rewritten.json()["article"]["bodyHtml"] == "<p><s>gone</s></p>\n"
+    assert Article.objects.get().body_html == "<p><s>gone</s></p>\n"
+
+
+@pytest.mark.parametrize(("words", "minutes"), [(1, 1), (265, 1), (266, 2), (1000, 4)])
+def test_reading_time_counts_the_body_at_265_words_a_minute(user_api, words, minutes):
+    article = create(user_api, body=" ".join(["word"] * words)).json()["article"]
+
+    assert article["readingTimeMinutes"] == minutes
+    listed = user_api.get("/api/articles").json()["articles"][0]
+    assert listed["readingTimeMinutes"] == minutes

@@ -26,6 +26,7 @@ def test_list_is_newest_first_without_bodies(api, user):
         "slug",
         "title",
         "description",
+        "readingTimeMinutes",
         "tagList",
         "status",
         "createdAt",

@@ -33,6 +33,7 @@ def test_post_answers_200_with_the_comment(article, other_user, other_api):
     assert comment == {
         "id": Comment.objects.get().pk,
         "body": "His name was my name too.",
+        "bodyHtml": "<p>His name was my name too.</p>\n",
         "author": {"username": "jane", "bio": "", "image": None, "following": False},
     }
 

@@ -11,7 +11,7 @@ import yaml
 from resources.authentication import token_issue
 from resources.models import Tag
 from tests import recipes
-from tests.tools import ROOT, chromium, wait_for_live_server_requests
+from tests.tools import BROWSER_ARGS, ROOT, chromium, wait_for_live_server_requests
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,15 +21,6 @@ OPERATIONS = sum(
     for method in operations
     if method in {"get", "put", "post", "delete", "patch"}
 )
-BROWSER_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture

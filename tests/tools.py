@@ -42,6 +42,18 @@ def node_tool(name: str) -> Path:
     return tool
 
 
+# Debian's chromium as the browser tests run it: headless, no network of its own.
+BROWSER_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
 def chromium() -> str:
     """Debian's chromium, the browser for the browser tests (`apt-get install chromium`)."""
     path = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -19,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection, transaction
 from django.utils.text import slugify
 
+from resources.markdown import markdown_render
 from resources.models import (
     Article,
     ArticleStatus,
@@ -370,6 +371,8 @@ class Command(BaseCommand):
         demo_articles = Article.objects.filter(author_id__in=users)
         existing = set(demo_articles.values_list("slug", flat=True))
         new = [(article, tag_ids) for article, tag_ids in planned if article.slug not in existing]
+        for article, _ in new:
+            article.render()
         _batched(
             [a for a, _ in new],
             lambda batch: Article.objects.bulk_create(batch, ignore_conflicts=True),
@@ -386,6 +389,8 @@ class Command(BaseCommand):
     ) -> None:
         if not articles:
             return
+        # A handful of distinct comments: each rendered once.
+        rendered = {body: markdown_render(body) for body in COMMENTS}
         rows = []
         for _ in range(count):
             when = EPOCH + timedelta(seconds=rng.randint(0, 30 * 24 * 3600))
@@ -393,7 +398,8 @@ class Command(BaseCommand):
                 Comment(
                     article_id=rng.choice(articles),
                     author_id=rng.choice(users),
-                    body=rng.choice(COMMENTS),
+                    body=(body := rng.choice(COMMENTS)),
+                    body_html=rendered[body],
                     created_at=when,
                     updated_at=when,
                 )
