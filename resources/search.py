@@ -130,7 +130,11 @@ def postgresql_config_sql(config: str) -> str:
 
 def _article_table(compiler: Any) -> str:
     # The alias the article table has in the query this expression is compiled into.
-    return compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
+    alias = compiler.query.get_initial_alias()
+    # Django 6.1 quotes every alias (subquery aliases such as U0 included) and deprecates the
+    # older method, which leaves aliases bare: each version is asked to quote it as it does.
+    quote = getattr(compiler, "quote_name", None) or compiler.quote_name_unless_alias
+    return quote(alias)
 
 
 class SearchMatch(Expression):

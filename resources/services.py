@@ -15,7 +15,7 @@ from typing import Any
 from anyascii import anyascii
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Subquery
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 from rest_framework.exceptions import AuthenticationFailed, NotFound, ValidationError
@@ -300,7 +300,7 @@ def article_unfavorite(*, user: User, article: Article) -> None:
     # (its trigger rewrites the favorites' copy of the date), so the two cannot deadlock.
     locked = Article.objects.select_for_update().filter(pk=article.pk).values("pk")
     with transaction.atomic():
-        Favorite.objects.filter(user=user, article=Subquery(locked)).delete()
+        Favorite.objects.filter(user=user, article__in=locked).delete()
 
 
 # --- Comments ---------------------------------------------------------------------------------
