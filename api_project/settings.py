@@ -14,6 +14,8 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from api_project import __version__
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -302,7 +304,7 @@ SPECTACULAR_SETTINGS = {
         "The RealWorld Conduit API: users, profiles and follows, articles with tags, "
         "favorites, comments and a personal feed."
     ),
-    "VERSION": "1.1.0",
+    "VERSION": __version__,
     "LICENSE": {"name": "MIT License", "url": "https://opensource.org/licenses/MIT"},
     # Paths as the RealWorld spec names them (/users, /articles), below a server at /api.
     "SCHEMA_PATH_PREFIX": "/api",
