@@ -431,13 +431,19 @@ LOGGING = {
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stdout",
             "formatter": "json",
-        }
+        },
+        "discard": {"class": "logging.NullHandler"},
     },
     "root": {"handlers": ["stdout"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
+        # Django's own console handler (with DEBUG on) would print each of its lines a second
+        # time, unformatted: its records go to the JSON handler above only.
+        "django": {"handlers": [], "propagate": True},
         # 4xx answers are in the access log already; django.request adds only server errors.
         "django.request": {"level": "ERROR"},
-        "django.server": {"level": "WARNING"},
+        # runserver's line per request: the access log (resources/middleware.py) has every
+        # request already, in JSON, so one request is one line.
+        "django.server": {"handlers": ["discard"], "propagate": False},
     },
 }
 
