@@ -194,7 +194,7 @@ def test_one_json_access_line_per_request(user, user_api, caplog):
 @pytest.mark.slow
 @pytest.mark.parametrize("serve", [runserver, gunicorn], ids=["dev.py serve", "gunicorn"])
 def test_each_server_logs_a_request_once(tmp_path, serve):
-    requests = [
+    requests: list[tuple[str, str, dict | None, int]] = [
         ("GET", "/api/tags", None, 200),
         ("GET", "/api/articles/missing-article", None, 404),
         ("POST", "/api/users/login", {}, 422),
