@@ -14,6 +14,8 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from api_project import __version__
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -302,7 +304,7 @@ SPECTACULAR_SETTINGS = {
         "The RealWorld Conduit API: users, profiles and follows, articles with tags, "
         "favorites, comments and a personal feed."
     ),
-    "VERSION": "1.1.0",
+    "VERSION": __version__,
     "LICENSE": {"name": "MIT License", "url": "https://opensource.org/licenses/MIT"},
     # Paths as the RealWorld spec names them (/users, /articles), below a server at /api.
     "SCHEMA_PATH_PREFIX": "/api",
@@ -429,13 +431,19 @@ LOGGING = {
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stdout",
             "formatter": "json",
-        }
+        },
+        "discard": {"class": "logging.NullHandler"},
     },
     "root": {"handlers": ["stdout"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
+        # Django's own console handler (with DEBUG on) would print each of its lines a second
+        # time, unformatted: its records go to the JSON handler above only.
+        "django": {"handlers": [], "propagate": True},
         # 4xx answers are in the access log already; django.request adds only server errors.
         "django.request": {"level": "ERROR"},
-        "django.server": {"level": "WARNING"},
+        # runserver's line per request: the access log (resources/middleware.py) has every
+        # request already, in JSON, so one request is one line.
+        "django.server": {"handlers": ["discard"], "propagate": False},
     },
 }
 
