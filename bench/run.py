@@ -40,6 +40,7 @@ TARGETS = {
     "article": 40,
     "create": 35,
     "tags": 50,
+    "search": 60,
 }
 
 
@@ -356,6 +357,8 @@ def main() -> None:
         Endpoint("tag_filter", "GET", f"/api/articles?tag={given['tag']}&limit=20"),
         Endpoint("feed", "GET", "/api/articles/feed?limit=20", signed_in=True),
         Endpoint("deep_page", "GET", "/api/articles?limit=20&offset=10000"),
+        # A few hundred matches at 50,000 articles, most of them in titles; "that" is a stop word.
+        Endpoint("search", "GET", "/api/articles?search=kubernetes+patterns+that+scale&limit=20"),
         Endpoint("article", "GET", f"/api/articles/{given['slug']}"),
         Endpoint("tags", "GET", "/api/tags"),
         Endpoint("create", "POST", "/api/articles", signed_in=True),
