@@ -324,6 +324,21 @@ def same_bytes(ours: str, theirs: str, endpoints: list[Endpoint], token: str) ->
     return different
 
 
+def benchmarked(given: dict[str, Any]) -> list[Endpoint]:
+    """The endpoints measured, with the arguments `fixtures()` chose (bench/profile.py profiles
+    the same ones)."""
+    return [
+        Endpoint("list_anonymous", "GET", "/api/articles?limit=20"),
+        Endpoint("list_signed_in", "GET", "/api/articles?limit=20", signed_in=True),
+        Endpoint("tag_filter", "GET", f"/api/articles?tag={given['tag']}&limit=20"),
+        Endpoint("feed", "GET", "/api/articles/feed?limit=20", signed_in=True),
+        Endpoint("deep_page", "GET", "/api/articles?limit=20&offset=10000"),
+        Endpoint("article", "GET", f"/api/articles/{given['slug']}"),
+        Endpoint("tags", "GET", "/api/tags"),
+        Endpoint("create", "POST", "/api/articles", signed_in=True),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -348,16 +363,7 @@ def main() -> None:
     url = prepare_database(args)
     given = fixtures(url)
     token = given["token"]
-    endpoints = [
-        Endpoint("list_anonymous", "GET", "/api/articles?limit=20"),
-        Endpoint("list_signed_in", "GET", "/api/articles?limit=20", signed_in=True),
-        Endpoint("tag_filter", "GET", f"/api/articles?tag={given['tag']}&limit=20"),
-        Endpoint("feed", "GET", "/api/articles/feed?limit=20", signed_in=True),
-        Endpoint("deep_page", "GET", "/api/articles?limit=20&offset=10000"),
-        Endpoint("article", "GET", f"/api/articles/{given['slug']}"),
-        Endpoint("tags", "GET", "/api/tags"),
-        Endpoint("create", "POST", "/api/articles", signed_in=True),
-    ]
+    endpoints = benchmarked(given)
     if args.endpoints:
         wanted = set(args.endpoints.split(","))
         endpoints = [e for e in endpoints if e.name in wanted]
