@@ -355,6 +355,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--endpoints", default="", help="comma-separated subset")
     parser.add_argument(
+        "--port", type=int, default=8810, help="ours on this port, the comparator on the next"
+    )
+    parser.add_argument(
+        "--redis-url", default="redis://127.0.0.1:6379/12", help="our rate limits' Redis"
+    )
+    parser.add_argument(
         "--skip-load", action="store_true", help="use the database as it is (already loaded)"
     )
     args = parser.parse_args()
@@ -370,18 +376,18 @@ def main() -> None:
 
     counts = statements(url, endpoints, token)
     ours_env = {
-        "REDIS_URL": "redis://127.0.0.1:6379/12",
+        "REDIS_URL": args.redis_url,
         "RATE_LIMIT_ARTICLE_WRITE": "off",
         "RATE_LIMIT_WRITE": "off",
     }
     servers = {
         "ours": (
-            start("Conduit API", "api_project.wsgi:application", url, 8810, ours_env),
-            "http://127.0.0.1:8810",
+            start("Conduit API", "api_project.wsgi:application", url, args.port, ours_env),
+            f"http://127.0.0.1:{args.port}",
         ),
         "comparator": (
-            start("comparator", "bench.comparator.wsgi:application", url, 8811, {}),
-            "http://127.0.0.1:8811",
+            start("comparator", "bench.comparator.wsgi:application", url, args.port + 1, {}),
+            f"http://127.0.0.1:{args.port + 1}",
         ),
     }
     results = {(e.name, s): Measure() for e in endpoints for s in servers}
