@@ -363,10 +363,21 @@ def main() -> None:
     parser.add_argument(
         "--skip-load", action="store_true", help="use the database as it is (already loaded)"
     )
+    parser.add_argument(
+        "--mixed",
+        action="store_true",
+        help="run the mixed load of bench/mixed.py (50 users, 80%% reads, 20%% writes) instead",
+    )
     args = parser.parse_args()
     args.favorites = args.favorites if args.favorites is not None else 4 * args.articles
 
     url = prepare_database(args)
+    if args.mixed:
+        sys.path.insert(0, str(ROOT))
+        from bench.mixed import mixed
+
+        ok = mixed(url, args.port, args.redis_url, 4 * args.duration, args.warmup, users=50)
+        sys.exit(0 if ok else 1)
     given = fixtures(url)
     token = given["token"]
     endpoints = benchmarked(given)
