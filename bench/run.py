@@ -321,6 +321,23 @@ def same_bytes(ours: str, theirs: str, endpoints: list[Endpoint], token: str) ->
     return different
 
 
+def benchmarked(given: dict[str, Any]) -> list[Endpoint]:
+    """The endpoints measured, with the arguments `fixtures()` chose (bench/profile.py profiles
+    the same ones)."""
+    return [
+        Endpoint("list_anonymous", "GET", "/api/articles?limit=20"),
+        Endpoint("list_signed_in", "GET", "/api/articles?limit=20", signed_in=True),
+        Endpoint("tag_filter", "GET", f"/api/articles?tag={given['tag']}&limit=20"),
+        Endpoint("feed", "GET", "/api/articles/feed?limit=20", signed_in=True),
+        Endpoint("deep_page", "GET", "/api/articles?limit=20&offset=10000"),
+        # A few hundred matches at 50,000 articles, most of them in titles; "that" is a stop word.
+        Endpoint("search", "GET", "/api/articles?search=kubernetes+patterns+that+scale&limit=20"),
+        Endpoint("article", "GET", f"/api/articles/{given['slug']}"),
+        Endpoint("tags", "GET", "/api/tags"),
+        Endpoint("create", "POST", "/api/articles", signed_in=True),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -345,24 +362,24 @@ def main() -> None:
     parser.add_argument(
         "--skip-load", action="store_true", help="use the database as it is (already loaded)"
     )
+    parser.add_argument(
+        "--mixed",
+        action="store_true",
+        help="run the mixed load of bench/mixed.py (50 users, 80%% reads, 20%% writes) instead",
+    )
     args = parser.parse_args()
     args.favorites = args.favorites if args.favorites is not None else 4 * args.articles
 
     url = prepare_database(args)
+    if args.mixed:
+        sys.path.insert(0, str(ROOT))
+        from bench.mixed import mixed
+
+        ok = mixed(url, args.port, args.redis_url, 4 * args.duration, args.warmup, users=50)
+        sys.exit(0 if ok else 1)
     given = fixtures(url)
     token = given["token"]
-    endpoints = [
-        Endpoint("list_anonymous", "GET", "/api/articles?limit=20"),
-        Endpoint("list_signed_in", "GET", "/api/articles?limit=20", signed_in=True),
-        Endpoint("tag_filter", "GET", f"/api/articles?tag={given['tag']}&limit=20"),
-        Endpoint("feed", "GET", "/api/articles/feed?limit=20", signed_in=True),
-        Endpoint("deep_page", "GET", "/api/articles?limit=20&offset=10000"),
-        # A few hundred matches at 50,000 articles, most of them in titles; "that" is a stop word.
-        Endpoint("search", "GET", "/api/articles?search=kubernetes+patterns+that+scale&limit=20"),
-        Endpoint("article", "GET", f"/api/articles/{given['slug']}"),
-        Endpoint("tags", "GET", "/api/tags"),
-        Endpoint("create", "POST", "/api/articles", signed_in=True),
-    ]
+    endpoints = benchmarked(given)
     if args.endpoints:
         wanted = set(args.endpoints.split(","))
         endpoints = [e for e in endpoints if e.name in wanted]

@@ -36,7 +36,7 @@ from resources.models import (
 )
 from resources.pagination import ArticlePagination
 from resources.permissions import IsAuthorOrReadOnly
-from resources.rows import ArticleRow
+from resources.rows import ArticleRow, written_article_row
 from resources.search import SEARCH_MAX_LENGTH
 from resources.throttling import (
     LoginAccountThrottle,
@@ -450,7 +450,12 @@ class ArticleViewSet(ConduitViewSet):
     def create(self, request: Request) -> Response:
         data = validated(NewArticleRequestSerializer, request.data, "article")
         article = services.article_create(author=signed_in(request), **data)
-        return article_response(request.user, article.pk, status.HTTP_201_CREATED)
+        # Answered from the row just written rather than read back: nothing else can have
+        # favorited it yet (see written_article_row).
+        row = written_article_row(article, tag_names=data.get("tag_names") or [])
+        return Response(
+            SingleArticleResponseSerializer({"article": row}).data, status=status.HTTP_201_CREATED
+        )
 
     def retrieve(self, request: Request, slug: str) -> Response:
         article = get_article_row(request.user, slug=slug)
