@@ -125,12 +125,13 @@ def test_articles_published_at_the_same_moment_are_each_listed_once(
     monkeypatch.setattr(ArticlesSitemap, "limit", 2)
 
     pages = [
-        locations(valid(api.get(f"/sitemap-articles.xml?p={p}"), SITEMAP_SCHEMA))
-        for p in (1, 2, 3)
+        locations(valid(api.get(f"/sitemap-articles.xml?p={p}"), SITEMAP_SCHEMA)) for p in (1, 2, 3)
     ]
 
     assert [len(page) for page in pages] == [2, 2, 1]
-    assert sorted(url for page in pages for url in page) == sorted(f"{BASE}/articles/{a.slug}" for a in made)
+    assert sorted(url for page in pages for url in page) == sorted(
+        f"{BASE}/articles/{a.slug}" for a in made
+    )
 
 
 def test_the_limit_is_the_protocols():
