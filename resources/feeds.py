@@ -14,6 +14,8 @@ from django.utils.cache import get_conditional_response
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from django.utils.html import escape
 from django.utils.http import parse_http_date_safe, quote_etag
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
 
 from resources.models import Article, Tag, User
 from resources.public import public_url
@@ -162,6 +164,8 @@ def conditional(feed: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
     entry's date), answering 304 to a request that already has it. The ETag is what tells a
     reader of an entry that left the feed (unpublished, deleted): the newest date may not move."""
 
+    @csrf_exempt  # read-only: a POST is a 405, not a CSRF failure
+    @require_safe
     def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = feed(request, *args, **kwargs)
         etag = quote_etag(hashlib.sha256(response.content).hexdigest()[:32])

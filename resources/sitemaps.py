@@ -13,6 +13,7 @@ from django.contrib.sitemaps import Sitemap
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 from resources.models import Article, User
@@ -128,6 +129,7 @@ def _section_url(section: str, page: int) -> str:
     return url if page == 1 else f"{url}?p={page}"
 
 
+@csrf_exempt  # read-only: a POST is a 405, not a CSRF failure
 @require_safe
 def index(request: HttpRequest) -> HttpResponse:
     """/sitemap.xml: every page of every section that has any address."""
@@ -162,6 +164,7 @@ def _urlset(sitemap: PublicSitemap, first: Any, rest: Iterable[Any]) -> Iterator
     yield URLSET_CLOSE
 
 
+@csrf_exempt  # read-only: a POST is a 405, not a CSRF failure
 @require_safe
 def section(request: HttpRequest, section: str) -> StreamingHttpResponse:
     """One page of a section: ?p=N, from 1; a page past the section's end is a 404, as is a
