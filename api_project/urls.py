@@ -28,13 +28,16 @@ urlpatterns = [
     # sitemaps, every absolute link in them from PUBLIC_BASE_URL.
     path("articles", pages.articles_page, name="articles-page"),
     re_path(r"^articles/(?P<slug>[^/]+)$", pages.article_page, name="article-page"),
-    re_path(r"^tags/(?P<tag>.+)$", pages.tag_page, name="tag-page"),
+    # A tag is any text (a newline, a slash, a dot included): [\s\S], not ".".
+    re_path(r"^tags/(?P<tag>[\s\S]+)$", pages.tag_page, name="tag-page"),
     re_path(r"^profiles/(?P<username>[^/]+)$", pages.profile_page, name="profile-page"),
     path("feeds/articles.atom", feeds.conditional(feeds.ArticlesFeed()), name="feed-articles-atom"),
     path(
         "feeds/articles.rss", feeds.conditional(feeds.ArticlesRssFeed()), name="feed-articles-rss"
     ),
-    re_path(r"^feeds/tags/(?P<tag>.+)\.atom$", feeds.conditional(feeds.TagFeed()), name="feed-tag"),
+    re_path(
+        r"^feeds/tags/(?P<tag>[\s\S]+)\.atom$", feeds.conditional(feeds.TagFeed()), name="feed-tag"
+    ),
     re_path(
         r"^feeds/authors/(?P<username>[^/]+)\.atom$",
         feeds.conditional(feeds.AuthorFeed()),
