@@ -10,6 +10,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -80,6 +81,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Its sitemap templates; the feeds (django.contrib.syndication) need no app of their own.
+    "django.contrib.sitemaps",
     "corsheaders",
     "rest_framework",
     "drf_spectacular",
@@ -265,6 +268,49 @@ if not DEBUG and not REDIS_URL:
         "replicas, the write positions that keep read-your-writes) are kept per process, not "
         "shared by the workers and servers of this deployment. Set REDIS_URL to a Redis they "
         "all reach."
+    )
+
+# --- Public pages: feeds, sitemaps, shareable article pages ------------------------------------
+
+# Every absolute URL in the feeds, the sitemaps and the article pages is built from this, never
+# from the request's Host header (which a client chooses). With DEBUG on it defaults to the
+# development server; with DEBUG off and nothing set, those routes answer 404 and a warning is
+# logged at startup, so that an existing deployment keeps starting after an upgrade.
+_DEVELOPMENT_BASE_URL = "http://127.0.0.1:8000"
+
+
+def public_base_url(value: str) -> str:
+    """PUBLIC_BASE_URL checked: an http(s) origin, optionally with a path, no query."""
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
+        raise ImproperlyConfigured(
+            "PUBLIC_BASE_URL must be the http(s) address this site is reached at, such as "
+            f"https://conduit.example.com, not {value!r}."
+        )
+    return value.rstrip("/")
+
+
+PUBLIC_BASE_URL = public_base_url(env_str("PUBLIC_BASE_URL")) if env_str("PUBLIC_BASE_URL") else ""
+if not PUBLIC_BASE_URL and DEBUG:
+    PUBLIC_BASE_URL = _DEVELOPMENT_BASE_URL
+if not PUBLIC_BASE_URL:
+    STARTUP_WARNINGS.append(
+        "PUBLIC_BASE_URL is not set: the feeds (/feeds/...), the sitemaps (/sitemap.xml) and "
+        "the article pages (/articles/<slug>) answer 404, because their links would have to "
+        "come from the request's Host header. Set PUBLIC_BASE_URL to the address readers reach "
+        "this site at (for example https://conduit.example.com)."
+    )
+
+# Where the article pages link to the article in a frontend: a URL with {slug} in it, such as
+# https://app.example.com/article/{slug}. Empty: no such link.
+FRONTEND_ARTICLE_URL = env_str("FRONTEND_ARTICLE_URL")
+if FRONTEND_ARTICLE_URL and (
+    "{slug}" not in FRONTEND_ARTICLE_URL
+    or urlsplit(FRONTEND_ARTICLE_URL.replace("{slug}", "s")).scheme not in {"http", "https"}
+):
+    raise ImproperlyConfigured(
+        "FRONTEND_ARTICLE_URL must be an http(s) URL with {slug} in it, such as "
+        f"https://app.example.com/article/{{slug}}, not {FRONTEND_ARTICLE_URL!r}."
     )
 
 # --- Authentication ---------------------------------------------------------------------------

@@ -48,6 +48,18 @@ def redis() -> Iterator[RedisSpace]:
         yield space
 
 
+# Where the feeds, sitemaps and article pages say the site is (PUBLIC_BASE_URL) in the tests.
+PUBLIC_BASE_URL = "https://conduit.example"
+
+
+@pytest.fixture
+def public_site(settings) -> str:
+    """PUBLIC_BASE_URL set, FRONTEND_ARTICLE_URL not; answers the base URL."""
+    settings.PUBLIC_BASE_URL = PUBLIC_BASE_URL
+    settings.FRONTEND_ARTICLE_URL = ""
+    return PUBLIC_BASE_URL
+
+
 @pytest.fixture
 def api() -> APIClient:
     return http_client()
