@@ -106,6 +106,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, next to the views: ETags, 304, HEAD and the shared cache (resources/conditional.py).
+    "resources.conditional.ConditionalRequestMiddleware",
 ]
 
 ROOT_URLCONF = "api_project.urls"
@@ -258,6 +260,19 @@ else:
             "LOCATION": "conduit",
         }
     }
+
+# --- HTTP caching -----------------------------------------------------------------------------
+
+# The shared cache of anonymous reads (resources/response_cache.py): on by default where the
+# cache is Redis, which every app process shares, since each process's writes must make every
+# other process's entries stale. With the in-process cache, "on" is right only for one process.
+RESPONSE_CACHE = env_bool("RESPONSE_CACHE", bool(REDIS_URL))
+# How long an entry lives at most; freshness never depends on it (writes make entries stale).
+RESPONSE_CACHE_SECONDS = env_int("RESPONSE_CACHE_SECONDS", 300)
+# With a CDN in front: anonymous answers say `s-maxage=N`, so the CDN may serve them for N
+# seconds without asking (and so for up to N seconds after a write). 0 (the default) asks the
+# CDN to revalidate every time, with If-None-Match.
+HTTP_CACHE_S_MAXAGE = env_int("HTTP_CACHE_S_MAXAGE", 0)
 
 # Settings that work but lose something in production; logged at startup (resources/apps.py),
 # once the logs are set up.
@@ -425,8 +440,15 @@ TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])
 CORS_ALLOW_ALL_ORIGINS = not CORS_ALLOWED_ORIGINS
 CORS_ALLOW_METHODS = ["GET", "POST", "PUT", "DELETE", "OPTIONS"]
-CORS_ALLOW_HEADERS = ["authorization", "content-type", "accept", "x-request-id"]
-CORS_EXPOSE_HEADERS = ["x-request-id", "retry-after"]
+CORS_ALLOW_HEADERS = [
+    "authorization",
+    "content-type",
+    "accept",
+    "x-request-id",
+    "if-match",
+    "if-none-match",
+]
+CORS_EXPOSE_HEADERS = ["x-request-id", "retry-after", "etag"]
 CORS_URLS_REGEX = r"^/api/.*$"
 
 # --- HTTPS and security headers ---------------------------------------------------------------
