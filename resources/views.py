@@ -41,6 +41,7 @@ from resources.search import SEARCH_MAX_LENGTH
 from resources.throttling import (
     LoginAccountThrottle,
     LoginIPThrottle,
+    RateLimitHeadersMixin,
     RegistrationAccountThrottle,
     RegistrationIPThrottle,
 )
@@ -189,7 +190,7 @@ def get_article_row(viewer: Any, *, slug: str | None = None, pk: int | None = No
 # The base of every viewset: an object lookup that finds nothing answers 404 with "<Resource> not
 # found.", the same words for every resource. (Viewsets carry comments, not docstrings:
 # drf-spectacular would show a docstring as the description of every operation.)
-class ConduitViewSet(viewsets.GenericViewSet):
+class ConduitViewSet(RateLimitHeadersMixin, viewsets.GenericViewSet):
     not_found = "Not found."
 
     def get_object(self) -> Any:
