@@ -370,6 +370,13 @@ RATE_LIMITS = {
 # Proxies in front of the app that append to X-Forwarded-For; 0 trusts none of it.
 TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
 
+# --- Idempotency keys (resources/idempotency.py) ----------------------------------------------
+
+# How long the first answer to an Idempotency-Key is replayed; and how long a request that
+# claimed one may run before a retry may run it again (above gunicorn's timeout, which ends it).
+IDEMPOTENCY_KEY_SECONDS = env_int("IDEMPOTENCY_KEY_SECONDS", 24 * 3600)
+IDEMPOTENCY_LOCK_SECONDS = env_int("IDEMPOTENCY_LOCK_SECONDS", 60)
+
 # --- CORS -------------------------------------------------------------------------------------
 
 # Any origin by default: authentication is a header, never a cookie, so a foreign page cannot
@@ -377,8 +384,15 @@ TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])
 CORS_ALLOW_ALL_ORIGINS = not CORS_ALLOWED_ORIGINS
 CORS_ALLOW_METHODS = ["GET", "POST", "PUT", "DELETE", "OPTIONS"]
-CORS_ALLOW_HEADERS = ["authorization", "content-type", "accept", "x-request-id"]
-CORS_EXPOSE_HEADERS = ["x-request-id", "retry-after"]
+CORS_ALLOW_HEADERS = ["authorization", "content-type", "accept", "x-request-id", "idempotency-key"]
+CORS_EXPOSE_HEADERS = [
+    "x-request-id",
+    "retry-after",
+    "idempotent-replayed",
+    "link",
+    "ratelimit",
+    "ratelimit-policy",
+]
 CORS_URLS_REGEX = r"^/api/.*$"
 
 # --- HTTPS and security headers ---------------------------------------------------------------
