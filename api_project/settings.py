@@ -433,6 +433,13 @@ RATE_LIMITS = {
 # Proxies in front of the app that append to X-Forwarded-For; 0 trusts none of it.
 TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
 
+# --- Idempotency keys (resources/idempotency.py) ----------------------------------------------
+
+# How long the first answer to an Idempotency-Key is replayed; and how long a request that
+# claimed one may run before a retry may run it again (above gunicorn's timeout, which ends it).
+IDEMPOTENCY_KEY_SECONDS = env_int("IDEMPOTENCY_KEY_SECONDS", 24 * 3600)
+IDEMPOTENCY_LOCK_SECONDS = env_int("IDEMPOTENCY_LOCK_SECONDS", 60)
+
 # --- CORS -------------------------------------------------------------------------------------
 
 # Any origin by default: authentication is a header, never a cookie, so a foreign page cannot
@@ -447,8 +454,17 @@ CORS_ALLOW_HEADERS = [
     "x-request-id",
     "if-match",
     "if-none-match",
+    "idempotency-key",
 ]
-CORS_EXPOSE_HEADERS = ["x-request-id", "retry-after", "etag"]
+CORS_EXPOSE_HEADERS = [
+    "x-request-id",
+    "retry-after",
+    "etag",
+    "idempotent-replayed",
+    "link",
+    "ratelimit",
+    "ratelimit-policy",
+]
 CORS_URLS_REGEX = r"^/api/.*$"
 
 # --- HTTPS and security headers ---------------------------------------------------------------

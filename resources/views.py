@@ -25,6 +25,7 @@ from rest_framework.serializers import Serializer
 from resources import services
 from resources.authentication import token_issue
 from resources.conditional import if_match_check
+from resources.idempotency import IdempotentPostMixin
 from resources.listing import ArticleListing
 from resources.models import (
     ROW_ID_PATTERN,
@@ -42,6 +43,7 @@ from resources.search import SEARCH_MAX_LENGTH
 from resources.throttling import (
     LoginAccountThrottle,
     LoginIPThrottle,
+    RateLimitHeadersMixin,
     RegistrationAccountThrottle,
     RegistrationIPThrottle,
 )
@@ -190,7 +192,7 @@ def get_article_row(viewer: Any, *, slug: str | None = None, pk: int | None = No
 # The base of every viewset: an object lookup that finds nothing answers 404 with "<Resource> not
 # found.", the same words for every resource. (Viewsets carry comments, not docstrings:
 # drf-spectacular would show a docstring as the description of every operation.)
-class ConduitViewSet(viewsets.GenericViewSet):
+class ConduitViewSet(IdempotentPostMixin, RateLimitHeadersMixin, viewsets.GenericViewSet):
     not_found = "Not found."
 
     def get_object(self) -> Any:
