@@ -328,6 +328,23 @@ FLAT_WITH_SIZE = 1.5
 FLAT_ENDPOINTS = ("list_anonymous", "list_signed_in", "tag_filter", "feed", "deep_page", "search")
 
 
+def benchmarked(given: dict[str, Any]) -> list[Endpoint]:
+    """The endpoints measured, with the arguments `fixtures()` chose (bench/profile.py profiles
+    the same ones)."""
+    return [
+        Endpoint("list_anonymous", "GET", "/api/articles?limit=20"),
+        Endpoint("list_signed_in", "GET", "/api/articles?limit=20", signed_in=True),
+        Endpoint("tag_filter", "GET", f"/api/articles?tag={given['tag']}&limit=20"),
+        Endpoint("feed", "GET", "/api/articles/feed?limit=20", signed_in=True),
+        Endpoint("deep_page", "GET", "/api/articles?limit=20&offset=10000"),
+        # A few hundred matches at 50,000 articles, most of them in titles; "that" is a stop word.
+        Endpoint("search", "GET", "/api/articles?search=kubernetes+patterns+that+scale&limit=20"),
+        Endpoint("article", "GET", f"/api/articles/{given['slug']}"),
+        Endpoint("tags", "GET", "/api/tags"),
+        Endpoint("create", "POST", "/api/articles", signed_in=True),
+    ]
+
+
 @dataclass
 class Run:
     articles: int
@@ -342,20 +359,15 @@ def load_average() -> str:
 def measure(args: argparse.Namespace) -> Run:
     """Loads (if needed) and benchmarks one data set; prints its table."""
     url = prepare_database(args)
+    if args.mixed:
+        sys.path.insert(0, str(ROOT))
+        from bench.mixed import mixed
+
+        ok = mixed(url, args.port, args.redis_url, 4 * args.duration, args.warmup, users=50)
+        sys.exit(0 if ok else 1)
     given = fixtures(url)
     token = given["token"]
-    endpoints = [
-        Endpoint("list_anonymous", "GET", "/api/articles?limit=20"),
-        Endpoint("list_signed_in", "GET", "/api/articles?limit=20", signed_in=True),
-        Endpoint("tag_filter", "GET", f"/api/articles?tag={given['tag']}&limit=20"),
-        Endpoint("feed", "GET", "/api/articles/feed?limit=20", signed_in=True),
-        Endpoint("deep_page", "GET", "/api/articles?limit=20&offset=10000"),
-        # A few hundred matches at 50,000 articles, most of them in titles; "that" is a stop word.
-        Endpoint("search", "GET", "/api/articles?search=kubernetes+patterns+that+scale&limit=20"),
-        Endpoint("article", "GET", f"/api/articles/{given['slug']}"),
-        Endpoint("tags", "GET", "/api/tags"),
-        Endpoint("create", "POST", "/api/articles", signed_in=True),
-    ]
+    endpoints = benchmarked(given)
     if args.endpoints:
         wanted = set(args.endpoints.split(","))
         endpoints = [e for e in endpoints if e.name in wanted]
@@ -502,6 +514,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--skip-load", action="store_true", help="use the database as it is (already loaded)"
+    )
+    parser.add_argument(
+        "--mixed",
+        action="store_true",
+        help="run the mixed load of bench/mixed.py (50 users, 80%% reads, 20%% writes) instead",
     )
     args = parser.parse_args()
     sizes = [int(n) for n in args.articles.split(",")]
