@@ -342,6 +342,10 @@ AUTH_PASSWORD_VALIDATORS = [
 # Lifetime of the JWTs the API issues; a token also stops working when its user changes password.
 TOKEN_LIFETIME = timedelta(seconds=env_int("TOKEN_LIFETIME_SECONDS", 7 * 24 * 3600))
 TOKEN_SIGNING_KEY = env_str("TOKEN_SIGNING_KEY") or SECRET_KEY
+# Each process remembers a token it verified, and its user, for this many seconds (0: never), so
+# a signed-in request skips the reader's statement. A password change, deactivation or deletion
+# reaches the process that made it at once, and every other one within this bound.
+TOKEN_USER_CACHE_SECONDS = env_int("TOKEN_USER_CACHE_SECONDS", 5)
 
 # --- Django REST framework and the schema -----------------------------------------------------
 

@@ -164,11 +164,28 @@ def validated(template: type[Serializer], data: Any, envelope: str) -> dict[str,
     return serializer.validated_data[envelope]
 
 
+# Validating a query costs more than a page's rows take to convert (the template's fields are
+# copied for every instance), and lists are asked with the same few query strings over and over;
+# validation is a pure function of the string, so each process remembers the valid ones it saw.
+QUERIES_REMEMBERED = 256
+QUERY_REMEMBERED_MAX_LENGTH = 256
+_valid_queries: dict[tuple[type[Serializer], str], dict[str, Any]] = {}
+
+
 def validated_query(template: type[Serializer], request: Request) -> dict[str, Any]:
     """The request's query parameters, validated by a query template."""
-    serializer = template(data=request.query_params)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+    query_string = request.META.get("QUERY_STRING", "")
+    key = (template, query_string)
+    known = _valid_queries.get(key)
+    if known is None:
+        serializer = template(data=request.query_params)
+        serializer.is_valid(raise_exception=True)
+        known = dict(serializer.validated_data)
+        if len(query_string) <= QUERY_REMEMBERED_MAX_LENGTH:
+            if len(_valid_queries) >= QUERIES_REMEMBERED:
+                _valid_queries.clear()
+            _valid_queries[key] = known
+    return dict(known)
 
 
 def get_article(viewer: Any, slug: str, *, fields: tuple[str, ...] = ()) -> Article:

@@ -95,6 +95,19 @@ def test_bad_paging_parameters_are_422(api, query, errors):
     assert response.json() == {"errors": errors}
 
 
+def test_a_query_validated_before_answers_the_same_and_others_are_still_checked(api, user):
+    # Valid query strings are remembered per process (resources/views.py): the same string gets
+    # the same page, another string is validated on its own.
+    recipes.article.make(author=user, _quantity=3)
+
+    first = api.get("/api/articles?limit=2&offset=1").json()
+    assert api.get("/api/articles?limit=2&offset=1").json() == first
+    assert len(first["articles"]) == 2
+    assert api.get("/api/articles?limit=2&offset=1&limit=3").status_code == 422
+    assert api.get("/api/articles/feed?limit=2&offset=1").status_code == 401
+    assert len(api.get("/api/articles?limit=1&offset=1").json()["articles"]) == 1
+
+
 def test_bad_paging_parameters_are_422_on_the_feed_too(user_api):
     response = user_api.get("/api/articles/feed?limit=abc")
 

@@ -240,3 +240,20 @@ def test_article_page(api, world, public_site, query_budget, rows):
 
     with query_budget(1):
         assert api.get(f"/articles/{slug}").status_code == 200
+
+
+def test_a_token_verified_before_costs_no_statement(user_api, world, query_budget):
+    # Each process remembers the tokens it verified for TOKEN_USER_CACHE_SECONDS: the reader's
+    # statement is spent on the first request only.
+    [article] = world(1)
+    with query_budget(2):
+        assert user_api.get("/api/articles").status_code == 200
+    with query_budget(1, warm=True):
+        assert user_api.get("/api/articles").status_code == 200
+    with query_budget(1, warm=True):
+        assert user_api.get("/api/articles/feed").status_code == 200
+    with query_budget(1, warm=True):
+        assert user_api.get(f"/api/articles/{article.slug}").status_code == 200
+    new = {"title": "T", "description": "D", "body": "B", "tagList": ["t"]}
+    with query_budget(3, warm=True):
+        assert user_api.post("/api/articles", {"article": new}, format="json").status_code == 201
