@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from api_project import __version__
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -104,6 +106,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, next to the views: ETags, 304, HEAD and the shared cache (resources/conditional.py).
+    "resources.conditional.ConditionalRequestMiddleware",
 ]
 
 ROOT_URLCONF = "api_project.urls"
@@ -257,6 +261,19 @@ else:
         }
     }
 
+# --- HTTP caching -----------------------------------------------------------------------------
+
+# The shared cache of anonymous reads (resources/response_cache.py): on by default where the
+# cache is Redis, which every app process shares, since each process's writes must make every
+# other process's entries stale. With the in-process cache, "on" is right only for one process.
+RESPONSE_CACHE = env_bool("RESPONSE_CACHE", bool(REDIS_URL))
+# How long an entry lives at most; freshness never depends on it (writes make entries stale).
+RESPONSE_CACHE_SECONDS = env_int("RESPONSE_CACHE_SECONDS", 300)
+# With a CDN in front: anonymous answers say `s-maxage=N`, so the CDN may serve them for N
+# seconds without asking (and so for up to N seconds after a write). 0 (the default) asks the
+# CDN to revalidate every time, with If-None-Match.
+HTTP_CACHE_S_MAXAGE = env_int("HTTP_CACHE_S_MAXAGE", 0)
+
 # Settings that work but lose something in production; logged at startup (resources/apps.py),
 # once the logs are set up.
 STARTUP_WARNINGS: list[str] = []
@@ -348,7 +365,7 @@ SPECTACULAR_SETTINGS = {
         "The RealWorld Conduit API: users, profiles and follows, articles with tags, "
         "favorites, comments and a personal feed."
     ),
-    "VERSION": "1.1.0",
+    "VERSION": __version__,
     "LICENSE": {"name": "MIT License", "url": "https://opensource.org/licenses/MIT"},
     # Paths as the RealWorld spec names them (/users, /articles), below a server at /api.
     "SCHEMA_PATH_PREFIX": "/api",
@@ -416,6 +433,13 @@ RATE_LIMITS = {
 # Proxies in front of the app that append to X-Forwarded-For; 0 trusts none of it.
 TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
 
+# --- Idempotency keys (resources/idempotency.py) ----------------------------------------------
+
+# How long the first answer to an Idempotency-Key is replayed; and how long a request that
+# claimed one may run before a retry may run it again (above gunicorn's timeout, which ends it).
+IDEMPOTENCY_KEY_SECONDS = env_int("IDEMPOTENCY_KEY_SECONDS", 24 * 3600)
+IDEMPOTENCY_LOCK_SECONDS = env_int("IDEMPOTENCY_LOCK_SECONDS", 60)
+
 # --- CORS -------------------------------------------------------------------------------------
 
 # Any origin by default: authentication is a header, never a cookie, so a foreign page cannot
@@ -423,8 +447,24 @@ TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])
 CORS_ALLOW_ALL_ORIGINS = not CORS_ALLOWED_ORIGINS
 CORS_ALLOW_METHODS = ["GET", "POST", "PUT", "DELETE", "OPTIONS"]
-CORS_ALLOW_HEADERS = ["authorization", "content-type", "accept", "x-request-id"]
-CORS_EXPOSE_HEADERS = ["x-request-id", "retry-after"]
+CORS_ALLOW_HEADERS = [
+    "authorization",
+    "content-type",
+    "accept",
+    "x-request-id",
+    "if-match",
+    "if-none-match",
+    "idempotency-key",
+]
+CORS_EXPOSE_HEADERS = [
+    "x-request-id",
+    "retry-after",
+    "etag",
+    "idempotent-replayed",
+    "link",
+    "ratelimit",
+    "ratelimit-policy",
+]
 CORS_URLS_REGEX = r"^/api/.*$"
 
 # --- HTTPS and security headers ---------------------------------------------------------------
@@ -475,13 +515,19 @@ LOGGING = {
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stdout",
             "formatter": "json",
-        }
+        },
+        "discard": {"class": "logging.NullHandler"},
     },
     "root": {"handlers": ["stdout"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
+        # Django's own console handler (with DEBUG on) would print each of its lines a second
+        # time, unformatted: its records go to the JSON handler above only.
+        "django": {"handlers": [], "propagate": True},
         # 4xx answers are in the access log already; django.request adds only server errors.
         "django.request": {"level": "ERROR"},
-        "django.server": {"level": "WARNING"},
+        # runserver's line per request: the access log (resources/middleware.py) has every
+        # request already, in JSON, so one request is one line.
+        "django.server": {"handlers": ["discard"], "propagate": False},
     },
 }
 

@@ -26,6 +26,9 @@ def _fresh_cache(settings) -> Iterator[None]:
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}
     }
     cache.clear()
+    # The shared response cache is off unless a test turns it on (tests/test_response_cache.py):
+    # tests write rows directly, past the API, which no cache could know about.
+    settings.RESPONSE_CACHE = False
     yield
     cache.clear()
 

@@ -85,7 +85,9 @@ def test_single_article(api, user_api, other_user, query_budget, tags):
         assert user_api.get("/api/articles/s").status_code == 200
 
 
-@pytest.mark.parametrize(("tags", "statements"), [(0, 3), (1, 5), (3, 5), (10, 5)])
+# The reader, then the tag upsert, the article and its tag links; the answer is made from the
+# row just written, not read back (one statement fewer than before).
+@pytest.mark.parametrize(("tags", "statements"), [(0, 2), (1, 4), (3, 4), (10, 4)])
 def test_create_article_does_not_grow_with_tags(user_api, query_budget, tags, statements):
     article = {
         "title": "T",
