@@ -66,10 +66,8 @@ def worker_memory_mb(server: subprocess.Popen) -> tuple[float, float]:
     children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
     [worker] = children
     status = Path(f"/proc/{worker}/status").read_text()
-    rss, peak = (
-        int(re.search(rf"{name}:\s+(\d+)", status)[1]) / 1024 for name in ("VmRSS", "VmHWM")
-    )
-    return rss, peak
+    kilobytes = dict(re.findall(r"^(VmRSS|VmHWM):\s+(\d+) kB$", status, re.MULTILINE))
+    return int(kilobytes["VmRSS"]) / 1024, int(kilobytes["VmHWM"]) / 1024
 
 
 def fetch(url: str) -> tuple[float, int, int]:
