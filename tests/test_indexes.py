@@ -115,3 +115,35 @@ def test_single_article_and_comments(reader):
 
 def test_tags(reader):
     assert_uses_indexes(Tag.objects.popular())
+
+
+def explained(statements: list[dict]) -> list[str]:
+    plans = []
+    for query in statements:
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN {query['sql']}")
+            plans.append("\n".join(row[0] for row in cursor.fetchall()))
+    return plans
+
+
+def test_feeds(reader):
+    tag = Tag.objects.order_by("pk")[0].name
+    assert_uses_indexes(Article.objects.syndicated())
+    assert_uses_indexes(Article.objects.filter_list(tag=tag).syndicated())
+    assert_uses_indexes(Article.objects.filter_list(author=reader.username).syndicated())
+
+
+@pytest.mark.parametrize("offset", [0, 150])
+def test_sitemap_pages(reader, offset):
+    """A sitemap page's first row, then its rows from there (resources/sitemaps.py)."""
+    with CaptureQueriesContext(connection) as captured:
+        assert list(Article.objects.sitemap_page(offset=offset, limit=100))
+        assert list(User.objects.sitemap_page(offset=0, limit=100))
+    plans = explained(captured.captured_queries)
+    assert len(plans) == 4
+    for plan in plans:
+        for table in BIG_TABLES:
+            assert not re.search(rf"Seq Scan on {table}\b", plan), plan
+    # The first row comes off the published articles' index, without reading the table.
+    assert "Index Only Scan" in plans[0]
+    assert "article_recent_idx" in plans[0]
