@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.utils.cache import patch_vary_headers
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
 from rest_framework.exceptions import APIException
 
@@ -201,3 +202,58 @@ class ConditionalRequestMiddleware:
             response["Content-Length"] = str(len(response.content))
             response.content = b""
         return response
+
+
+# --- The contract (drf-spectacular, through resources/schema.py) ------------------------------
+
+# The writes that honour If-Match, by operation id.
+IF_MATCH_OPERATIONS = frozenset({"UpdateArticle", "DeleteArticle", "UpdateCurrentUser"})
+
+IF_NONE_MATCH_PARAMETER = OpenApiParameter(
+    "If-None-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description="ETags of representations the client holds (`*`, or a comma-separated list; "
+    "`W/` tags compare weakly): when one is current, the answer is 304 without a body.",
+)
+IF_MATCH_PARAMETER = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description="Write only if the resource is still as read: the ETag of its GET by the same "
+    "reader (or `*`). A stale one gets 412 and nothing is written. Without it, the write "
+    "goes ahead as before.",
+)
+_STRING = {"schema": {"type": "string"}}
+ETAG_HEADER = {
+    "ETag": {
+        "description": "Strong entity tag of this body (per reader), for If-None-Match and "
+        "If-Match.",
+        **_STRING,
+    }
+}
+READ_HEADERS = {
+    **ETAG_HEADER,
+    "Cache-Control": {
+        "description": "`private, no-cache` with Authorization, `public, no-cache` without "
+        "(plus `s-maxage` where the server is configured for a CDN).",
+        **_STRING,
+    },
+    "Vary": {"description": "Includes `Authorization` and `Origin`.", **_STRING},
+}
+
+
+def describe_responses(method: str, responses: dict[str, Any]) -> None:
+    """Adds the caching headers to an operation's success answers, and its 304."""
+    for code in ("200", "201"):
+        if code in responses and "content" in responses[code]:
+            headers = READ_HEADERS if method == "GET" else ETAG_HEADER
+            responses[code]["headers"] = {**responses[code].get("headers", {}), **headers}
+    if method == "GET":
+        responses["304"] = {
+            "description": "Not modified: `If-None-Match` names the current ETag. No body.",
+            "headers": READ_HEADERS,
+        }
+        ordered = sorted(responses.items())
+        responses.clear()
+        responses.update(ordered)
