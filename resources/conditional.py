@@ -126,7 +126,7 @@ def _not_modified(response: HttpResponse) -> HttpResponse:
 
 
 class ConditionalRequestMiddleware:
-    """The last middleware before the views, for paths under /api/:
+    """For paths under /api/:
 
     - every 200 or 201 answer with a body gets a strong ETag (also write answers: the ETag a
       GET would answer right after);
@@ -153,11 +153,10 @@ class ConditionalRequestMiddleware:
         return response
 
     def _through_cache(self, request: HttpRequest) -> HttpResponse:
-        version = response_cache.current_version()
-        if version is None:
+        found = response_cache.lookup(request)
+        if found is None:
             return self._finish(request, self.get_response(request))
-        key = response_cache.entry_key(version, request)
-        entry = response_cache.entry_get(key)
+        version, digest, entry = found
         if entry is None:
             # The version was read before the database is: see resources/response_cache.py.
             # Read from the primary, so no replica's lag is kept in the cache.
@@ -168,7 +167,7 @@ class ConditionalRequestMiddleware:
                 entry = response_cache.Entry(
                     etag=response["ETag"], headers=tuple(response.items()), body=response.content
                 )
-                response_cache.entry_set(key, entry)
+                response_cache.entry_set(response_cache.entry_key(version, digest), entry)
             return self._finish(request, response)
         response = HttpResponse(entry.body, status=status.HTTP_200_OK)
         for name, value in entry.headers:
