@@ -24,6 +24,7 @@ What guards this module:
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db import connections
@@ -50,7 +51,9 @@ class CompiledQuery:
         self.slots = [
             (position, sentinels.index(value))
             for position, value in enumerate(params)
-            if isinstance(value, (int, str)) and not isinstance(value, bool) and value in sentinels
+            if isinstance(value, (int, str, datetime))
+            and not isinstance(value, bool)
+            and value in sentinels
         ]
         selected = compiler.select[: compiler.col_count]
         self.columns = [column for column, _, _ in selected]
