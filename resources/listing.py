@@ -148,9 +148,9 @@ class ArticleListing:
             author=bool(self.author),
             favorited=bool(self.favorited),
             search=bool(self.search),
-            after=self.cursor is not None,
             offset=self.offset,
             limit=self.limit,
+            after=self.cursor is not None,
         )
         compiled = _page_query(kind)
         at = (
@@ -274,9 +274,10 @@ class PageKind:
     author: bool
     favorited: bool
     search: bool
-    after: bool
     offset: int
     limit: int
+    # A keyset page, after a cursor's position.
+    after: bool = False
 
 
 # In the order ArticleListing.page() passes the request's values.
