@@ -225,7 +225,7 @@ class PageQuerySerializer(QuerySerializer):
         max_length=CURSOR_MAX_LENGTH,
         help_text="Where the page starts: the `nextCursor` of the previous page (opaque). "
         "Articles published meanwhile neither shift nor repeat the pages after it. Instead of "
-        "`offset`.",
+        "`offset` (which may only be 0 with it).",
     )
 
     def validate_limit(self, value: int) -> int:
@@ -238,7 +238,9 @@ class PageQuerySerializer(QuerySerializer):
             raise serializers.ValidationError(str(exc)) from exc
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if "cursor" in attrs and "offset" in self.initial_data:
+        # An offset of 0 skips nothing, and clients generated from the schema send it (its
+        # default) with every request; any other offset contradicts the cursor.
+        if "cursor" in attrs and attrs.get("offset"):
             raise serializers.ValidationError({"cursor": ["Give cursor or offset, not both."]})
         return attrs
 

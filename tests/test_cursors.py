@@ -215,7 +215,6 @@ def forged() -> str:
         ({"cursor": "x" * 201}, {"cursor": ["Ensure this field has no more than 200 characters."]}),
         ({"cursor": tampered(a_cursor())}, {"cursor": ["Not a cursor of this API."]}),
         ({"cursor": forged()}, {"cursor": ["Not a cursor of this API."]}),
-        ({"cursor": a_cursor(), "offset": "0"}, {"cursor": ["Give cursor or offset, not both."]}),
         ({"cursor": a_cursor(), "offset": "20"}, {"cursor": ["Give cursor or offset, not both."]}),
     ],
 )
@@ -224,6 +223,20 @@ def test_a_bad_cursor_is_refused(api, user_api, query, errors):
         response = client.get(path, query)
         assert response.status_code == 422, path
         assert response.json() == {"errors": errors}
+
+
+def test_an_offset_of_0_goes_with_a_cursor(api, user):
+    # Clients generated from the schema send offset's default, 0, with every request.
+    for n in range(3):
+        make_article(user, slug=f"a{n}", minutes_ago=n)
+    cursor = api.get("/api/articles", {"limit": 1}).json()["nextCursor"]
+
+    plain = api.get("/api/articles", {"limit": 1, "cursor": cursor})
+    with_zero = api.get("/api/articles", {"limit": 1, "cursor": cursor, "offset": 0})
+
+    assert with_zero.status_code == 200
+    assert with_zero.json() == plain.json()
+    assert [a["slug"] for a in plain.json()["articles"]] == ["a1"]
 
 
 def test_a_cursor_of_one_kind_of_list_is_refused_by_the_other(user_api):
