@@ -38,6 +38,10 @@ REPLAYED_HEADER_OBJECT = {
     "Idempotency-Key (absent otherwise).",
     "schema": {"type": "string", "enum": ["true"]},
 }
+KEY_INVALID_DESCRIPTION = (
+    "The Idempotency-Key is not 1 to 255 printable ASCII characters, or was already used for a "
+    "different request."
+)
 IN_FLIGHT_DESCRIPTION = (
     "A request with the same Idempotency-Key is still running; retry after `Retry-After` "
     "seconds to get its answer."
@@ -101,6 +105,8 @@ def describe_retries_and_pages(result: dict[str, Any], **kwargs: Any) -> dict[st
             responses = operation.get("responses", {})
             if method == "post":
                 operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY_PARAMETER)
+                # A POST without a body or parameters can still get a 422, for its key.
+                responses.setdefault("422", _error_response(KEY_INVALID_DESCRIPTION, {}))
                 for response in _view_answers(responses):
                     response.setdefault("headers", {})[REPLAYED_HEADER] = _header(REPLAYED_HEADER)
                 responses["409"] = _error_response(
