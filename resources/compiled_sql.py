@@ -9,7 +9,8 @@ converters.
 
 A sentinel is a value no request can hold (`SENTINEL_ID` is a negative id; `sentinel_text()`
 holds NUL characters, which the API refuses in every text it takes and PostgreSQL cannot even
-store), so a parameter equal to one is always the request's slot. A value only becomes a
+store; a cursor's sentinel time is a microsecond after the year 1 began, which no article's
+time is), so a parameter equal to one is always the request's slot. A value only becomes a
 parameter as it is given, though: a lookup that transforms it (`icontains` wraps it in `%`) would
 hide the sentinel, which is why each compiled query is checked against its plain queryset.
 
