@@ -24,6 +24,13 @@ logger = logging.getLogger(__name__)
 
 GENERAL_ERROR_KEY = "body"
 
+# What a 404 says when a lookup finds nothing: "<Resource> not found.", one style for every
+# resource, whether the view or a service (an article deleted mid-request) finds it missing.
+ARTICLE_NOT_FOUND = "Article not found."
+COMMENT_NOT_FOUND = "Comment not found."
+PROFILE_NOT_FOUND = "Profile not found."
+USER_NOT_FOUND = "User not found."
+
 
 def error_body(message: str, name: str = GENERAL_ERROR_KEY) -> dict[str, dict[str, list[str]]]:
     return {"errors": {name: [message]}}

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from rest_framework.exceptions import AuthenticationFailed, NotFound, ValidationError
 
+from resources.exceptions import ARTICLE_NOT_FOUND, PROFILE_NOT_FOUND, USER_NOT_FOUND
 from resources.models import (
     PUBLISHED,
     SLUG_MAX_LENGTH,
@@ -114,7 +115,7 @@ def user_update(
         with transaction.atomic():
             locked = User.objects.select_for_update().filter(pk=user.pk).first()
             if locked is None:
-                raise NotFound("User not found.")
+                raise NotFound(USER_NOT_FOUND)
             precondition(locked)
             return user_update(
                 user=locked,
@@ -153,7 +154,7 @@ def user_follow(*, follower: User, followee: User) -> None:
         )
     except IntegrityError:
         # Not a duplicate (those are ignored): the followee was deleted meanwhile.
-        raise NotFound("Profile not found.") from None
+        raise NotFound(PROFILE_NOT_FOUND) from None
 
 
 def user_unfollow(*, follower: User, followee: User) -> None:
@@ -255,7 +256,7 @@ def _article_locked(*, article: Article) -> Article:
     """The article's row, read again and locked until the transaction ends; 404 if it is gone."""
     locked = Article.objects.select_for_update().filter(pk=article.pk).first()
     if locked is None:
-        raise NotFound("Article not found.")
+        raise NotFound(ARTICLE_NOT_FOUND)
     return locked
 
 
@@ -300,7 +301,7 @@ def article_update(
         article.slug = slug
         values = {name: getattr(article, name) for name in [*changed, "slug"]}
         if not Article.objects.filter(pk=article.pk).update(**values):
-            raise NotFound("Article not found.")
+            raise NotFound(ARTICLE_NOT_FOUND)
         if tag_names is not None:
             # Lock the old and the new tags together, in name order, before unlinking any.
             links = ArticleTag.objects.filter(article=article)
@@ -330,7 +331,7 @@ def article_delete(*, article: Article, precondition: Precondition | None = None
         if precondition is not None:
             precondition(_article_locked(article=article))
         elif not Article.objects.select_for_update().filter(pk=article.pk).exists():
-            raise NotFound("Article not found.")
+            raise NotFound(ARTICLE_NOT_FOUND)
         article.delete()
 
 
@@ -339,7 +340,7 @@ def article_favorite(*, user: User, article: Article) -> None:
         Favorite.objects.bulk_create([Favorite(user=user, article=article)], ignore_conflicts=True)
     except IntegrityError:
         # Not a duplicate (those are ignored): the article was deleted meanwhile.
-        raise NotFound("Article not found.") from None
+        raise NotFound(ARTICLE_NOT_FOUND) from None
 
 
 def article_unfavorite(*, user: User, article: Article) -> None:
@@ -361,7 +362,7 @@ def comment_create(*, author: User, article: Article, body: str) -> Comment:
             comment.save(force_insert=True)
     except IntegrityError:
         # The article was deleted while the comment was being written.
-        raise NotFound("Article not found.") from None
+        raise NotFound(ARTICLE_NOT_FOUND) from None
     return comment
 
 

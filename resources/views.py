@@ -25,6 +25,7 @@ from rest_framework.serializers import Serializer
 from resources import services
 from resources.authentication import token_issue
 from resources.conditional import if_match_check
+from resources.exceptions import ARTICLE_NOT_FOUND, COMMENT_NOT_FOUND, PROFILE_NOT_FOUND
 from resources.idempotency import IdempotentPostMixin
 from resources.listing import ArticleListing
 from resources.models import (
@@ -71,10 +72,6 @@ from serializers_templates.users import (
     UpdateUserRequestSerializer,
     UserResponseSerializer,
 )
-
-ARTICLE_NOT_FOUND = "Article not found."
-COMMENT_NOT_FOUND = "Comment not found."
-PROFILE_NOT_FOUND = "Profile not found."
 
 SLUG_PARAMETER = OpenApiParameter(
     "slug",
