@@ -25,10 +25,10 @@ pytestmark = [
 ]
 
 READS = 10_000
-READERS = 4
+READERS = 6
 # Writers pause this long between writes, so that some reads find an entry to be served from
 # (every write makes every entry stale); a safety net stops the loops after DEADLINE_SECONDS.
-WRITE_PAUSE_SECONDS = 0.02
+WRITE_PAUSE_SECONDS = 0.05
 DEADLINE_SECONDS = 900
 
 
@@ -82,7 +82,7 @@ def test_no_anonymous_read_is_older_than_an_acknowledged_write(redis):
             for scope in ("WRITE", "ARTICLE_WRITE", "COMMENT_WRITE", "REGISTRATION_IP")
         },
     }
-    with gunicorn(env) as one, gunicorn(env) as two:
+    with gunicorn(env, workers=2) as one, gunicorn(env, workers=2) as two:
         servers = [one.url, two.url]
         _, registered, _ = call(
             f"{one.url}/api/users",
@@ -201,5 +201,4 @@ def test_no_anonymous_read_is_older_than_an_acknowledged_write(redis):
     assert counts["reads"] >= READS
     assert all(writes_made[name] > 10 for name in writes), writes_made
     assert entries > 0  # the cache was in use
-    assert counts["304"] > 0
     assert failures == []
