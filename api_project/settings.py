@@ -10,9 +10,12 @@ import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from api_project import __version__
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -78,6 +81,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Its sitemap templates; the feeds (django.contrib.syndication) need no app of their own.
+    "django.contrib.sitemaps",
     "corsheaders",
     "rest_framework",
     "drf_spectacular",
@@ -282,6 +287,49 @@ if not DEBUG and not REDIS_URL:
         "all reach."
     )
 
+# --- Public pages: feeds, sitemaps, shareable article pages ------------------------------------
+
+# Every absolute URL in the feeds, the sitemaps and the article pages is built from this, never
+# from the request's Host header (which a client chooses). With DEBUG on it defaults to the
+# development server; with DEBUG off and nothing set, those routes answer 404 and a warning is
+# logged at startup, so that an existing deployment keeps starting after an upgrade.
+_DEVELOPMENT_BASE_URL = "http://127.0.0.1:8000"
+
+
+def public_base_url(value: str) -> str:
+    """PUBLIC_BASE_URL checked: an http(s) origin, optionally with a path, no query."""
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
+        raise ImproperlyConfigured(
+            "PUBLIC_BASE_URL must be the http(s) address this site is reached at, such as "
+            f"https://conduit.example.com, not {value!r}."
+        )
+    return value.rstrip("/")
+
+
+PUBLIC_BASE_URL = public_base_url(env_str("PUBLIC_BASE_URL")) if env_str("PUBLIC_BASE_URL") else ""
+if not PUBLIC_BASE_URL and DEBUG:
+    PUBLIC_BASE_URL = _DEVELOPMENT_BASE_URL
+if not PUBLIC_BASE_URL:
+    STARTUP_WARNINGS.append(
+        "PUBLIC_BASE_URL is not set: the feeds (/feeds/...), the sitemaps (/sitemap.xml) and "
+        "the article pages (/articles/<slug>) answer 404, because their links would have to "
+        "come from the request's Host header. Set PUBLIC_BASE_URL to the address readers reach "
+        "this site at (for example https://conduit.example.com)."
+    )
+
+# Where the article pages link to the article in a frontend: a URL with {slug} in it, such as
+# https://app.example.com/article/{slug}. Empty: no such link.
+FRONTEND_ARTICLE_URL = env_str("FRONTEND_ARTICLE_URL")
+if FRONTEND_ARTICLE_URL and (
+    "{slug}" not in FRONTEND_ARTICLE_URL
+    or urlsplit(FRONTEND_ARTICLE_URL.replace("{slug}", "s")).scheme not in {"http", "https"}
+):
+    raise ImproperlyConfigured(
+        "FRONTEND_ARTICLE_URL must be an http(s) URL with {slug} in it, such as "
+        f"https://app.example.com/article/{{slug}}, not {FRONTEND_ARTICLE_URL!r}."
+    )
+
 # --- Authentication ---------------------------------------------------------------------------
 
 PASSWORD_HASHERS = [
@@ -296,6 +344,10 @@ AUTH_PASSWORD_VALIDATORS = [
 # Lifetime of the JWTs the API issues; a token also stops working when its user changes password.
 TOKEN_LIFETIME = timedelta(seconds=env_int("TOKEN_LIFETIME_SECONDS", 7 * 24 * 3600))
 TOKEN_SIGNING_KEY = env_str("TOKEN_SIGNING_KEY") or SECRET_KEY
+# Each process remembers a token it verified, and its user, for this many seconds (0: never), so
+# a signed-in request skips the reader's statement. A password change, deactivation or deletion
+# reaches the process that made it at once, and every other one within this bound.
+TOKEN_USER_CACHE_SECONDS = env_int("TOKEN_USER_CACHE_SECONDS", 5)
 
 # --- Django REST framework and the schema -----------------------------------------------------
 
@@ -319,7 +371,7 @@ SPECTACULAR_SETTINGS = {
         "The RealWorld Conduit API: users, profiles and follows, articles with tags, "
         "favorites, comments and a personal feed."
     ),
-    "VERSION": "1.1.0",
+    "VERSION": __version__,
     "LICENSE": {"name": "MIT License", "url": "https://opensource.org/licenses/MIT"},
     # Paths as the RealWorld spec names them (/users, /articles), below a server at /api.
     "SCHEMA_PATH_PREFIX": "/api",
@@ -343,6 +395,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "resources.schema.close_response_objects",
+        "resources.schema_retries.describe_retries_and_pages",
     ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {
@@ -387,6 +440,13 @@ RATE_LIMITS = {
 # Proxies in front of the app that append to X-Forwarded-For; 0 trusts none of it.
 TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
 
+# --- Idempotency keys (resources/idempotency.py) ----------------------------------------------
+
+# How long the first answer to an Idempotency-Key is replayed; and how long a request that
+# claimed one may run before a retry may run it again (above gunicorn's timeout, which ends it).
+IDEMPOTENCY_KEY_SECONDS = env_int("IDEMPOTENCY_KEY_SECONDS", 24 * 3600)
+IDEMPOTENCY_LOCK_SECONDS = env_int("IDEMPOTENCY_LOCK_SECONDS", 60)
+
 # --- CORS -------------------------------------------------------------------------------------
 
 # Any origin by default: authentication is a header, never a cookie, so a foreign page cannot
@@ -401,8 +461,17 @@ CORS_ALLOW_HEADERS = [
     "x-request-id",
     "if-match",
     "if-none-match",
+    "idempotency-key",
 ]
-CORS_EXPOSE_HEADERS = ["x-request-id", "retry-after", "etag"]
+CORS_EXPOSE_HEADERS = [
+    "x-request-id",
+    "retry-after",
+    "etag",
+    "idempotent-replayed",
+    "link",
+    "ratelimit",
+    "ratelimit-policy",
+]
 CORS_URLS_REGEX = r"^/api/.*$"
 
 # --- HTTPS and security headers ---------------------------------------------------------------
@@ -453,13 +522,19 @@ LOGGING = {
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stdout",
             "formatter": "json",
-        }
+        },
+        "discard": {"class": "logging.NullHandler"},
     },
     "root": {"handlers": ["stdout"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
+        # Django's own console handler (with DEBUG on) would print each of its lines a second
+        # time, unformatted: its records go to the JSON handler above only.
+        "django": {"handlers": [], "propagate": True},
         # 4xx answers are in the access log already; django.request adds only server errors.
         "django.request": {"level": "ERROR"},
-        "django.server": {"level": "WARNING"},
+        # runserver's line per request: the access log (resources/middleware.py) has every
+        # request already, in JSON, so one request is one line.
+        "django.server": {"handlers": ["discard"], "propagate": False},
     },
 }
 

@@ -82,3 +82,24 @@ def article_rows(names: list[str], rows: Iterable[tuple]) -> Iterator[ArticleRow
         article: dict[str, Any] = {name: row[i] for i, name in own}
         article["author"] = {name: row[i] for i, name in author}
         yield cast(ArticleRow, article)
+
+
+def written_article_row(article: Any, *, tag_names: list[str]) -> ArticleRow:
+    """A new article as its author reads it, from the row just written (an Article instance and
+    the names it was tagged with): no favorites yet, and its author is the reader, who cannot
+    follow themselves. The same keys as a read; one statement fewer than reading it back."""
+    row: dict[str, Any] = {name: getattr(article, name) for name in article_columns(body=True)}
+    author = article.author
+    row.update(
+        tag_names=sorted(tag_names),
+        favorited=False,
+        author={
+            **{
+                name: getattr(author, name)
+                for name in AuthorRow.__annotations__
+                if name not in AUTHOR_ANNOTATIONS
+            },
+            "following": False,
+        },
+    )
+    return cast(ArticleRow, row)

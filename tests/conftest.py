@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from resources.authentication import forget_verified_tokens
 from resources.models import User
 from tests import recipes
 from tests.clients import client_for, http_client
@@ -34,6 +35,16 @@ def _fresh_cache(settings) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _no_verified_tokens() -> Iterator[None]:
+    # A process remembers the tokens it verified (resources/authentication.py); a test's rows
+    # are rolled back without the signals that would make it forget them, so each test starts
+    # with none, and statements are counted the same whatever ran before.
+    forget_verified_tokens()
+    yield
+    forget_verified_tokens()
+
+
+@pytest.fixture(autouse=True)
 def _static_files_by_plain_name(settings) -> None:
     # The live server serves static files from the installed apps, never from STATIC_ROOT, so
     # pages must name them plainly even where `collectstatic` has filled STATIC_ROOT with hashed
@@ -49,6 +60,18 @@ def redis() -> Iterator[RedisSpace]:
     """A key prefix of the test's own in the test Redis database (CONDUIT_TEST_REDIS_URL)."""
     with redis_space() as space:
         yield space
+
+
+# Where the feeds, sitemaps and article pages say the site is (PUBLIC_BASE_URL) in the tests.
+PUBLIC_BASE_URL = "https://conduit.example"
+
+
+@pytest.fixture
+def public_site(settings) -> str:
+    """PUBLIC_BASE_URL set, FRONTEND_ARTICLE_URL not; answers the base URL."""
+    settings.PUBLIC_BASE_URL = PUBLIC_BASE_URL
+    settings.FRONTEND_ARTICLE_URL = ""
+    return PUBLIC_BASE_URL
 
 
 @pytest.fixture
@@ -105,11 +128,15 @@ class QueryLog:
 
 
 @pytest.fixture
-def query_budget() -> Callable[[int], AbstractContextManager[QueryLog]]:
-    """`with query_budget(3): ...` fails unless exactly 3 data statements run inside."""
+def query_budget() -> Callable[..., AbstractContextManager[QueryLog]]:
+    """`with query_budget(3): ...` fails unless exactly 3 data statements run inside. Tokens
+    are verified afresh inside (the reader's statement counted), unless `warm=True` keeps
+    those this process verified before (see resources/authentication.py)."""
 
     @contextmanager
-    def budget(expected: int) -> Iterator[QueryLog]:
+    def budget(expected: int, *, warm: bool = False) -> Iterator[QueryLog]:
+        if not warm:
+            forget_verified_tokens()
         with CaptureQueriesContext(connection) as context:
             log = QueryLog(context)
             yield log

@@ -58,6 +58,18 @@ def test_create_answers_201_with_the_whole_article(user, user_api):
     assert Article.objects.get().author == user
 
 
+def test_create_answers_what_a_read_then_answers(user_api):
+    # The answer is made from the row written, not read back: it must be the same article.
+    tags = ["Zebra", "apple", "Mango"]
+    created = user_api.post(
+        "/api/articles",
+        {"article": {"title": "T", "description": "D", "body": "*B*", "tagList": tags}},
+        format="json",
+    ).json()
+
+    assert created == user_api.get(f"/api/articles/{created['article']['slug']}").json()
+
+
 def test_create_without_tags_gives_an_empty_tag_list(user_api):
     article = {"title": "T", "description": "D", "body": "B"}
 
@@ -217,7 +229,7 @@ def test_feed_is_never_shadowed_by_an_article(user, user_api):
     response = user_api.get("/api/articles/feed")
 
     assert response.status_code == 200
-    assert response.json() == {"articles": [], "articlesCount": 0}
+    assert response.json() == {"articles": [], "articlesCount": 0, "nextCursor": None}
 
 
 # --- Read -------------------------------------------------------------------------------------

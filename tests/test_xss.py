@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from resources.markdown import markdown_render
-from tests.browser import describe, inert_in_browser
+from tests.browser import describe, documents_inert_in_browser, inert_in_browser
 from tests.clients import client_for
 from tests.tools import ROOT
 
@@ -204,3 +204,97 @@ def test_one_unsafe_fragment_among_safe_ones_fails_the_check_and_is_named():
 
     assert "'<img src=x onerror=xss()>' -> " in str(failure.value)
     assert "safe" not in str(failure.value).lower()
+
+
+# Where the article page (resources/pages.py) puts things; each must still be there, once, after
+# the harness touched everything.
+ARTICLE_PAGE_LANDMARKS = [
+    "body > header.site",
+    "body > main",
+    "body > footer",
+    "main > article",
+    "article > .banner h1",
+    "article > .content",
+    "article > .actions",
+]
+
+
+def page_groups(payloads: list[str], limit: int = 255, size: int = 10) -> list[list[str]]:
+    """The payloads in groups whose titles (the payloads joined by spaces) fit in an article's
+    title, at most `size` (the tags an article may have) each; a longer payload is alone."""
+    groups: list[list[str]] = []
+    for payload in payloads:
+        group = groups[-1] if groups else []
+        if groups and len(group) < size and len(" ".join([*group, payload])) <= limit:
+            group.append(payload)
+        else:
+            groups.append([payload])
+    return groups
+
+
+@pytest.mark.django_db
+def test_every_corpus_payload_in_an_article_page_is_inert_in_chromium(
+    settings, public_site, make_user
+):
+    """The payloads are posted, a few to an article, as its title, description, tags and body,
+    and as its author's picture where one passes as an image address; each article's page
+    (/articles/<slug>) is what chromium loads, whole. (Every place a payload can take in a body
+    is the test above; here it is the page's own values that must stay inert.)"""
+    settings.RATE_LIMITS = dict.fromkeys(settings.RATE_LIMITS)
+    settings.FRONTEND_ARTICLE_URL = "https://app.example/article/{slug}"
+    # The API refuses NUL characters outright, in every field.
+    markup = [e["payload"] for e in CORPUS["html"] if "\x00" not in e["payload"]]
+    addresses = [e["payload"] for e in CORPUS["urls"] if "\x00" not in e["payload"]]
+    groups = page_groups(markup) + page_groups(addresses)
+    pages = []
+    for n, group in enumerate(groups):
+        author = client_for(make_user(username=f"author{n}", email=f"author{n}@example.com"))
+        for payload in group:
+            # Refused unless it is an http(s) address; the first one kept is the picture.
+            answer = author.put("/api/user", {"user": {"image": payload}}, format="json")
+            if answer.status_code == 200:
+                break
+        places = (
+            MARKUP_PLACES[:2] if group[0] in markup else ADDRESS_PLACES[:1] + ADDRESS_PLACES[8:10]
+        )
+        article = {
+            "title": " ".join(group)[:255],
+            "description": " ".join(group)[:1000],
+            "body": "\n\n".join(place(payload) for payload in group for place in places),
+            "tagList": [payload[:64] for payload in group],
+        }
+        created = author.post("/api/articles", {"article": article}, format="json")
+        assert created.status_code == 201, created.json()
+        page = author.get(f"/articles/{created.json()['article']['slug']}")
+        assert page.status_code == 200
+        pages.append((group, page.content.decode()))
+
+    outcomes = documents_inert_in_browser([page for _, page in pages], ARTICLE_PAGE_LANDMARKS)
+
+    failures = [
+        f"{group!r} -> {describe(outcome)}"
+        for (group, _), outcome in zip(pages, outcomes, strict=True)
+        if not outcome.inert
+    ]
+    assert not failures, "\n".join(failures)
+    assert sum(len(group) for group, _ in pages) == len(markup) + len(addresses)
+
+
+def test_the_page_harness_catches_a_page_that_runs_script_or_loses_a_landmark():
+    page = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>t</title></head>'
+        "<body><main><p>{}</p></main></body></html>"
+    )
+
+    caught, broken, clean = documents_inert_in_browser(
+        [
+            page.format("<img src=x onerror=xss()>"),
+            page.format("</p></main><main>"),
+            page.format("<b>fine</b>"),
+        ],
+        ["body > main"],
+    )
+
+    assert {e.kind for e in caught.findings} >= {"call"}
+    assert [e.detail for e in broken.findings] == ["the markup broke out of its <section>"]
+    assert clean.inert, describe(clean)

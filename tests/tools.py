@@ -173,8 +173,10 @@ def chunked(body: bytes, size: int = 65536) -> Iterator[bytes]:
     yield b"0\r\n\r\n"
 
 
-# The Redis database the tests may write to; they only touch keys under a prefix of their own.
+# The Redis database the tests may write to; they only touch keys under a prefix of their own,
+# which starts with CONDUIT_TEST_REDIS_PREFIX.
 TEST_REDIS_URL = os.environ.get("CONDUIT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+TEST_REDIS_PREFIX = os.environ.get("CONDUIT_TEST_REDIS_PREFIX", "conduit-test")
 
 
 @dataclass
@@ -206,7 +208,7 @@ def redis_space() -> Iterator[RedisSpace]:
         client.ping()
     except redis.RedisError:
         missing(f"Redis is not reachable at {TEST_REDIS_URL}")
-    space = RedisSpace(TEST_REDIS_URL, f"conduit-test-{uuid.uuid4().hex[:12]}")
+    space = RedisSpace(TEST_REDIS_URL, f"{TEST_REDIS_PREFIX}-{uuid.uuid4().hex[:12]}")
     try:
         yield space
     finally:
@@ -240,6 +242,16 @@ def gunicorn(env: dict[str, str], *, workers: int = 1) -> Iterator[Server]:
     with _serve(
         command, port, {"BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(workers), **env}
     ) as server:
+        yield server
+
+
+@contextmanager
+def runserver(env: dict[str, str]) -> Iterator[Server]:
+    """Django's development server as `python3 dev.py serve` runs it (DEBUG on), without the
+    reloader, with the given environment."""
+    port = free_port()
+    command = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
+    with _serve(command, port, {"DEBUG": "true", **env}) as server:
         yield server
 
 
