@@ -29,7 +29,7 @@ READERS = 6
 # Writers pause this long between writes, so that some reads find an entry to be served from
 # (every write makes every entry stale); a safety net stops the loops after DEADLINE_SECONDS.
 WRITE_PAUSE_SECONDS = 0.05
-DEADLINE_SECONDS = 900
+DEADLINE_SECONDS = 1800
 
 
 def call(
