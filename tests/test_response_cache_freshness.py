@@ -191,8 +191,9 @@ def test_no_anonymous_read_is_older_than_an_acknowledged_write(redis):
 
         client = redis_client.Redis.from_url(redis.url)
         entries = sum(1 for _ in client.scan_iter(match=f"{redis.prefix}:*response-cache:*"))
+        logs = one.output()[-4000:] + two.output()[-4000:]
 
-    assert not errors, errors
+    assert not errors, (errors[:3], logs)
     print(
         f"\n{counts['reads']} anonymous reads in {elapsed:.0f} s over two servers, "
         f"({counts['304']} of them 304), {sum(writes_made.values())} writes "
