@@ -99,6 +99,10 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "resources.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # ETags, 304, HEAD and the shared cache of anonymous reads (resources/conditional.py). Before
+    # the middleware below: an answer from the cache skips them, and carries the headers they
+    # gave it when it was stored.
+    "resources.conditional.ConditionalRequestMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -106,8 +110,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Last, next to the views: ETags, 304, HEAD and the shared cache (resources/conditional.py).
-    "resources.conditional.ConditionalRequestMiddleware",
 ]
 
 ROOT_URLCONF = "api_project.urls"
@@ -342,6 +344,10 @@ AUTH_PASSWORD_VALIDATORS = [
 # Lifetime of the JWTs the API issues; a token also stops working when its user changes password.
 TOKEN_LIFETIME = timedelta(seconds=env_int("TOKEN_LIFETIME_SECONDS", 7 * 24 * 3600))
 TOKEN_SIGNING_KEY = env_str("TOKEN_SIGNING_KEY") or SECRET_KEY
+# Each process remembers a token it verified, and its user, for this many seconds (0: never), so
+# a signed-in request skips the reader's statement. A password change, deactivation or deletion
+# reaches the process that made it at once, and every other one within this bound.
+TOKEN_USER_CACHE_SECONDS = env_int("TOKEN_USER_CACHE_SECONDS", 5)
 
 # --- Django REST framework and the schema -----------------------------------------------------
 
@@ -389,6 +395,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "resources.schema.close_response_objects",
+        "resources.schema_retries.describe_retries_and_pages",
     ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {

@@ -11,8 +11,9 @@ class ResourcesConfig(AppConfig):
     verbose_name = "Conduit"
 
     def ready(self) -> None:
-        # Registers the Token scheme with drf-spectacular, and the database checks.
-        from resources import checks, json_logging, schema  # noqa: F401
+        # Registers the Token scheme with drf-spectacular, the database checks, and the signals
+        # that make this process forget the tokens of a user who changed.
+        from resources import authentication, checks, json_logging, schema  # noqa: F401
 
         json_logging.install_request_ids()
         for warning in settings.STARTUP_WARNINGS:

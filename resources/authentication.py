@@ -6,16 +6,22 @@ when the password changes. Tokens in the query string are never read: they end u
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
+from typing import Any
 
 import jwt
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, router
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils.crypto import constant_time_compare, salted_hmac
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
 from resources.models import User
+from resources.querysets import SIGNED_IN_USER_FIELDS
 
 TOKEN_ALGORITHM = "HS256"  # noqa: S105 (an algorithm name, not a secret)
 HEADER_KEYWORDS = ("token", "bearer")
@@ -37,8 +43,9 @@ def token_issue(*, user: User) -> str:
     return jwt.encode(claims, settings.TOKEN_SIGNING_KEY, algorithm=TOKEN_ALGORITHM)
 
 
-def _token_claims(token: str) -> tuple[int, str]:
-    """The user id and password fingerprint a validly signed, unexpired token carries."""
+def _token_claims(token: str) -> tuple[int, str, float]:
+    """The user id, password fingerprint and expiry (a Unix time) a validly signed, unexpired
+    token carries."""
     try:
         claims = jwt.decode(
             token,
@@ -54,16 +61,65 @@ def _token_claims(token: str) -> tuple[int, str]:
     subject, fingerprint = claims["sub"], claims["pwd"]
     if not isinstance(subject, str) or not subject.isdigit() or not isinstance(fingerprint, str):
         raise AuthenticationFailed("Invalid token.")
-    return int(subject), fingerprint
+    return int(subject), fingerprint, float(claims["exp"])
+
+
+# Tokens this process verified lately, with the columns of their user and until when they may be
+# taken as they are (monotonic time). A signed-in request then costs no statement for its reader
+# and no signature check. A user's change (password, deactivation, deletion) empties it in the
+# process that makes it, through the signals below; any other process takes at most
+# TOKEN_USER_CACHE_SECONDS to see it.
+_verified: dict[str, tuple[float, str, tuple[Any, ...]]] = {}
+TOKENS_REMEMBERED = 1024
 
 
 def token_user(token: str) -> User:
     """The active user a valid token names; AuthenticationFailed for anything else."""
-    subject, fingerprint = _token_claims(token)
+    now = time.monotonic()
+    known = _verified.get(token)
+    # A request that reads the primary (one that may write) takes only what was read there.
+    if known is not None and known[0] > now and known[1] in (DEFAULT_DB_ALIAS, _user_alias()):
+        _, alias, values = known
+        remembered = User.from_db(alias, SIGNED_IN_USER_FIELDS, values)
+        setattr(remembered, _REMEMBERED, True)
+        return remembered
+    subject, fingerprint, expiry = _token_claims(token)
     user = User.objects.active(subject)
     if user is None or not constant_time_compare(fingerprint, _password_fingerprint(user)):
         raise AuthenticationFailed("Invalid token.")
+    seconds = settings.TOKEN_USER_CACHE_SECONDS
+    if seconds > 0:
+        if len(_verified) >= TOKENS_REMEMBERED:
+            _verified.clear()
+        values = tuple(getattr(user, name) for name in SIGNED_IN_USER_FIELDS)
+        # Never past the token's own expiry.
+        until = now + min(seconds, expiry - time.time())
+        _verified[token] = (until, user._state.db or DEFAULT_DB_ALIAS, values)
     return user
+
+
+_REMEMBERED = "_conduit_token_remembered"
+
+
+def is_remembered(user: User) -> bool:
+    """Whether `user` is this process's copy of a token's user rather than a fresh read: an
+    answer that shows the user's own columns reads them again, since another process may have
+    changed them within TOKEN_USER_CACHE_SECONDS."""
+    return getattr(user, _REMEMBERED, False)
+
+
+def _user_alias() -> str:
+    return router.db_for_read(User)
+
+
+def forget_verified_tokens() -> None:
+    _verified.clear()
+
+
+@receiver(post_save, sender=User, dispatch_uid="conduit.authentication.user_saved")
+@receiver(post_delete, sender=User, dispatch_uid="conduit.authentication.user_deleted")
+def _user_changed(**kwargs: Any) -> None:
+    forget_verified_tokens()
 
 
 def header_token(header: str) -> str | None:

@@ -16,14 +16,14 @@ from drf_spectacular.utils import (
 )
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import AuthenticationFailed, NotFound
 from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 
 from resources import services
-from resources.authentication import token_issue
+from resources.authentication import is_remembered, token_issue
 from resources.conditional import if_match_check
 from resources.idempotency import IdempotentPostMixin
 from resources.listing import ArticleListing
@@ -164,11 +164,28 @@ def validated(template: type[Serializer], data: Any, envelope: str) -> dict[str,
     return serializer.validated_data[envelope]
 
 
+# Validating a query costs more than a page's rows take to convert (the template's fields are
+# copied for every instance), and lists are asked with the same few query strings over and over;
+# validation is a pure function of the string, so each process remembers the valid ones it saw.
+QUERIES_REMEMBERED = 256
+QUERY_REMEMBERED_MAX_LENGTH = 256
+_valid_queries: dict[tuple[type[Serializer], str], dict[str, Any]] = {}
+
+
 def validated_query(template: type[Serializer], request: Request) -> dict[str, Any]:
     """The request's query parameters, validated by a query template."""
-    serializer = template(data=request.query_params)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+    query_string = request.META.get("QUERY_STRING", "")
+    key = (template, query_string)
+    known = _valid_queries.get(key)
+    if known is None:
+        serializer = template(data=request.query_params)
+        serializer.is_valid(raise_exception=True)
+        known = dict(serializer.validated_data)
+        if len(query_string) <= QUERY_REMEMBERED_MAX_LENGTH:
+            if len(_valid_queries) >= QUERIES_REMEMBERED:
+                _valid_queries.clear()
+            _valid_queries[key] = known
+    return dict(known)
 
 
 def get_article(viewer: Any, slug: str, *, fields: tuple[str, ...] = ()) -> Article:
@@ -264,7 +281,14 @@ class CurrentUserViewSet(ConduitViewSet):
         responses={200: UserResponseSerializer},
     )
     def retrieve(self, request: Request) -> Response:
-        return user_response(signed_in(request), str(request.auth))
+        user = signed_in(request)
+        if is_remembered(user):
+            # The user's own columns, as they are now: the copy may be a few seconds old.
+            fresh = User.objects.active(user.pk)
+            if fresh is None:
+                raise AuthenticationFailed("Invalid token.")
+            user = fresh
+        return user_response(user, str(request.auth))
 
     @extend_schema(
         operation_id="UpdateCurrentUser",

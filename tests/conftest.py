@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from resources.authentication import forget_verified_tokens
 from resources.models import User
 from tests import recipes
 from tests.clients import client_for, http_client
@@ -31,6 +32,16 @@ def _fresh_cache(settings) -> Iterator[None]:
     settings.RESPONSE_CACHE = False
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_verified_tokens() -> Iterator[None]:
+    # A process remembers the tokens it verified (resources/authentication.py); a test's rows
+    # are rolled back without the signals that would make it forget them, so each test starts
+    # with none, and statements are counted the same whatever ran before.
+    forget_verified_tokens()
+    yield
+    forget_verified_tokens()
 
 
 @pytest.fixture(autouse=True)
@@ -117,11 +128,15 @@ class QueryLog:
 
 
 @pytest.fixture
-def query_budget() -> Callable[[int], AbstractContextManager[QueryLog]]:
-    """`with query_budget(3): ...` fails unless exactly 3 data statements run inside."""
+def query_budget() -> Callable[..., AbstractContextManager[QueryLog]]:
+    """`with query_budget(3): ...` fails unless exactly 3 data statements run inside. Tokens
+    are verified afresh inside (the reader's statement counted), unless `warm=True` keeps
+    those this process verified before (see resources/authentication.py)."""
 
     @contextmanager
-    def budget(expected: int) -> Iterator[QueryLog]:
+    def budget(expected: int, *, warm: bool = False) -> Iterator[QueryLog]:
+        if not warm:
+            forget_verified_tokens()
         with CaptureQueriesContext(connection) as context:
             log = QueryLog(context)
             yield log

@@ -2,17 +2,21 @@
 
 import base64
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
 from django.conf import settings
 
+from resources import authentication
 from resources.authentication import token_issue
+from resources.models import User
 
 pytestmark = pytest.mark.django_db
 
 INVALID_TOKEN = {"errors": {"body": ["Invalid token."]}}
+TOKEN_EXPIRED = {"errors": {"body": ["Token has expired."]}}
 INVALID_HEADER = {
     "errors": {"body": ["Invalid Authorization header: expected 'Token <jwt>' or 'Bearer <jwt>'."]}
 }
@@ -109,6 +113,106 @@ def test_a_token_issued_before_a_password_change_is_refused(api, user):
     user.save()
 
     assert_401(api.get("/api/user", HTTP_AUTHORIZATION=f"Token {token}"), INVALID_TOKEN)
+
+
+# A process remembers the tokens it verified for TOKEN_USER_CACHE_SECONDS: a change made in the
+# same process is seen at once, one made elsewhere (here: a bulk update, which sends no signal)
+# within that bound.
+
+
+def change_user(user, change):
+    if change == "deleted":
+        user.delete()
+    elif change == "deactivated":
+        user.is_active = False
+        user.save()
+    else:
+        user.set_password("another password entirely")
+        user.save()
+
+
+@pytest.mark.parametrize("change", ["deleted", "deactivated", "password changed"])
+def test_a_verified_token_is_refused_at_once_after_a_change_in_this_process(api, user, change):
+    token = token_issue(user=user)
+    assert api.get("/api/user", HTTP_AUTHORIZATION=f"Token {token}").status_code == 200
+
+    change_user(user, change)
+
+    assert_401(api.get("/api/user", HTTP_AUTHORIZATION=f"Token {token}"), INVALID_TOKEN)
+
+
+def test_a_password_changed_through_the_api_refuses_the_old_token_at_once(user_api, user):
+    old = user_api.get("/api/user").json()["user"]["token"]
+    user_api.put("/api/user", {"user": {"password": "a brand new password"}}, format="json")
+
+    assert_401(user_api.get("/api/user", HTTP_AUTHORIZATION=f"Token {old}"), INVALID_TOKEN)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Moves the monotonic clock the token memory reads forward by `clock.advance(seconds)`."""
+
+    class Clock:
+        offset = 0.0
+
+        def advance(self, seconds: float) -> None:
+            self.offset += seconds
+
+    clock = Clock()
+    real = time.monotonic
+    monkeypatch.setattr(authentication.time, "monotonic", lambda: real() + clock.offset)
+    return clock
+
+
+def test_a_change_made_elsewhere_is_seen_within_the_bound(api, user, settings, clock):
+    settings.TOKEN_USER_CACHE_SECONDS = 5
+    token = token_issue(user=user)
+    assert api.get("/api/user", HTTP_AUTHORIZATION=f"Token {token}").status_code == 200
+
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    clock.advance(4.9)
+    # The feed needs a reader and shows none of the reader's own columns: the copy serves it.
+    assert api.get("/api/articles/feed", HTTP_AUTHORIZATION=f"Token {token}").status_code == 200
+    clock.advance(0.2)
+
+    assert_401(api.get("/api/articles/feed", HTTP_AUTHORIZATION=f"Token {token}"), INVALID_TOKEN)
+
+
+def test_the_current_user_is_read_afresh_even_from_a_remembered_token(api, user, settings):
+    # GET /user shows the user's own columns, so a change made by another process (a PUT /user
+    # served by another worker) shows on the next request, not after the bound.
+    settings.TOKEN_USER_CACHE_SECONDS = 60
+    token = token_issue(user=user)
+    assert api.get("/api/user", HTTP_AUTHORIZATION=f"Token {token}").status_code == 200
+
+    User.objects.filter(pk=user.pk).update(bio="Changed by another worker.")
+    response = api.get("/api/user", HTTP_AUTHORIZATION=f"Token {token}")
+    assert response.status_code == 200
+    assert response.json()["user"]["bio"] == "Changed by another worker."
+
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    assert_401(api.get("/api/user", HTTP_AUTHORIZATION=f"Token {token}"), INVALID_TOKEN)
+
+
+def test_with_no_memory_every_request_checks_the_user(api, user, settings):
+    settings.TOKEN_USER_CACHE_SECONDS = 0
+    token = token_issue(user=user)
+    assert api.get("/api/user", HTTP_AUTHORIZATION=f"Token {token}").status_code == 200
+
+    User.objects.filter(pk=user.pk).update(is_active=False)
+
+    assert_401(api.get("/api/user", HTTP_AUTHORIZATION=f"Token {token}"), INVALID_TOKEN)
+
+
+def test_a_remembered_token_still_expires(api, user, settings):
+    settings.TOKEN_USER_CACHE_SECONDS = 60
+    settings.TOKEN_LIFETIME = timedelta(seconds=2)
+    token = token_issue(user=user)
+    assert api.get("/api/user", HTTP_AUTHORIZATION=f"Token {token}").status_code == 200
+
+    time.sleep(2.5)
+
+    assert_401(api.get("/api/user", HTTP_AUTHORIZATION=f"Token {token}"), TOKEN_EXPIRED)
 
 
 @pytest.mark.parametrize("token", ["garbage", "a.b.c", "", "eyJ.eyJ.", "ü"])
