@@ -5,10 +5,15 @@ worker serving a benchmark database, timed, with the worker's memory before and 
     .venv/bin/python bench/sitemaps.py --database conduit_bench_50000 --port 8200
 
 The database is one bench/run.py loaded (`--articles 1000000` for a million); it is only read.
-Needs PostgreSQL at 127.0.0.1:5432 (user postgres). Prints, per request, the median time of a
-few fetches, its size and the URLs in it, then the worker's resident memory (VmRSS once started,
-VmHWM, its peak, after everything): a page streams its 50,000 rows from a server-side cursor, so
-the peak does not grow with the section, nor with the table.
+`--build N` makes one of N published articles instead (when the database does not exist yet):
+migrated, then filled in bulk with SQL, triggers off and the counters set after (the sitemaps
+read none of what the triggers keep but the counters); its bodies are short and unsearchable,
+which the sitemaps never read. Needs PostgreSQL at 127.0.0.1:5432 (user postgres).
+
+Prints, per request, the median time of a few fetches, its size and the URLs in it, then the
+worker's resident memory (VmRSS once started, VmHWM, its peak, after everything): a page
+streams its 50,000 rows from a server-side cursor, so the peak does not grow with the section,
+nor with the table.
 """
 
 from __future__ import annotations
@@ -61,6 +66,71 @@ def start(database: str, port: int) -> subprocess.Popen:
     sys.exit("the server did not start")
 
 
+def psql(database: str, sql: str) -> str:
+    done = subprocess.run(
+        [
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            database,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-Atc",
+            sql,
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode:
+        sys.exit(f"psql failed: {done.stderr}")
+    return done.stdout.strip()
+
+
+def build(database: str, articles: int) -> None:
+    """A database of `articles` published articles by articles // 50 authors, if none exists."""
+    if psql("postgres", f"SELECT 1 FROM pg_database WHERE datname = '{database}'"):
+        return
+    began = time.perf_counter()
+    psql("postgres", f'CREATE DATABASE "{database}"')
+    env = {**os.environ, "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}"}
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    authors = max(1, articles // 50)
+    psql(
+        database,
+        f"""
+        SET session_replication_role = replica;
+        INSERT INTO resources_user (id, password, is_superuser, username, email, bio, is_active,
+                                    is_staff, date_joined, articles_count)
+        SELECT n, '!', false, 'author' || n, 'author' || n || '@bench.example', '', true, false,
+               now(), 0
+        FROM generate_series(1, {authors}) AS n;
+        INSERT INTO resources_article (id, slug, title, description, body, body_html,
+            reading_time_minutes, created_at, updated_at, published_at, author_id,
+            favorites_count, status, search_vector, search_tags)
+        SELECT n, 'a-benchmark-article-about-dragons-' || n, 'A benchmark article about dragons '
+               || n, 'What every trainer should know about dragons, part ' || n,
+               repeat('Dragons are curious and proud. ', 8), '', 1,
+               t, t + interval '1 hour', t, 1 + n % {authors}, 0, 'published', '', ''
+        FROM generate_series(1, {articles}) AS n,
+             LATERAL (SELECT timestamptz '2020-01-01' + n * interval '1 minute' AS t) AS dated;
+        UPDATE resources_user SET articles_count = counted.n
+            FROM (SELECT author_id, count(*) AS n FROM resources_article GROUP BY author_id)
+                AS counted
+            WHERE counted.author_id = resources_user.id;
+        INSERT INTO resources_totals (id, articles) VALUES (1, {articles})
+            ON CONFLICT (id) DO UPDATE SET articles = EXCLUDED.articles;
+        SELECT setval(pg_get_serial_sequence('resources_article', 'id'), {articles});
+        SELECT setval(pg_get_serial_sequence('resources_user', 'id'), {authors});
+        """,
+    )
+    psql(database, "VACUUM ANALYZE")
+    print(f"built {database}: {articles:,} articles in {time.perf_counter() - began:.0f} s")
+
+
 def worker_memory_mb(server: subprocess.Popen) -> tuple[float, float]:
     """(VmRSS, VmHWM) of the server's worker, in MB."""
     children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
@@ -83,7 +153,10 @@ def main() -> None:
     parser.add_argument("--database", default="conduit_bench_1000000")
     parser.add_argument("--port", type=int, default=8200)
     parser.add_argument("--repeat", type=int, default=3, help="fetches of each page (median)")
+    parser.add_argument("--build", type=int, metavar="N", help="make the database: N articles")
     args = parser.parse_args()
+    if args.build:
+        build(args.database, args.build)
 
     base = f"http://127.0.0.1:{args.port}"
     server = start(args.database, args.port)

@@ -132,8 +132,10 @@ class TagFeed(ArticlesFeed):
     page_route = "tag-page"
 
     def get_object(self, request: HttpRequest, *args: Any, **kwargs: Any) -> str:
-        # Unknown, or on drafts only: Tag.DoesNotExist is the framework's 404.
-        return Tag.objects.in_use().values_list("name", flat=True).get(name=kwargs["tag"])
+        name = Tag.objects.in_use_name(kwargs["tag"])
+        if name is None:  # unknown, or on drafts only: the framework answers 404
+            raise Tag.DoesNotExist
+        return name
 
     def entries(self, obj: str) -> Any:
         return Article.objects.filter_list(tag=obj)
@@ -153,9 +155,11 @@ class AuthorFeed(ArticlesFeed):
     page_route = "profile-page"
 
     def get_object(self, request: HttpRequest, *args: Any, **kwargs: Any) -> str:
+        profile = User.objects.profile_row(kwargs["username"])
+        if profile is None:
+            raise User.DoesNotExist
         # The username as it is spelled, whatever the case in the address.
-        users = User.objects.with_username(kwargs["username"])
-        return users.values_list("username", flat=True).get()
+        return profile["username"]
 
     def entries(self, obj: str) -> Any:
         return Article.objects.filter_list(author=obj)

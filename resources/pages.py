@@ -149,7 +149,7 @@ def articles_page(request: HttpRequest) -> HttpResponse:
 @html_not_found
 def tag_page(request: HttpRequest, tag: str) -> HttpResponse:
     """/tags/<tag>: the newest published articles with the tag."""
-    name = Tag.objects.in_use().values_list("name", flat=True).filter(name=tag).first()
+    name = Tag.objects.in_use_name(tag)
     if name is None:
         raise Http404("No such tag.")
     return _list_page(
@@ -166,7 +166,7 @@ def tag_page(request: HttpRequest, tag: str) -> HttpResponse:
 @html_not_found
 def profile_page(request: HttpRequest, username: str) -> HttpResponse:
     """/profiles/<username>: who the author is, and their newest published articles."""
-    profile = User.objects.with_username(username).values("username", "bio", "image").first()
+    profile = User.objects.profile_row(username)
     if profile is None:
         raise Http404("No such profile.")
     return _list_page(

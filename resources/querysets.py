@@ -63,6 +63,10 @@ class UserQuerySet(QuerySet):
         """Profiles as `viewer` sees them: `following` is true where the viewer follows them."""
         return self.annotate(following=is_following(viewer, "pk"))
 
+    def profile_row(self, username: str) -> dict[str, Any] | None:
+        """The public fields of the user with this username (any letter case), as spelled."""
+        return self.with_username(username).values("username", "bio", "image").first()
+
     def authors(self) -> UserQuerySet:
         """Users with at least one published article: the profiles the sitemaps list."""
         return self.filter(articles_count__gt=0)
@@ -100,6 +104,10 @@ class TagQuerySet(QuerySet):
     def in_use(self) -> TagQuerySet:
         """Tags on at least one published article: a tag only drafts carry is nobody's to see."""
         return self.filter(articles_count__gt=0)
+
+    def in_use_name(self, name: str) -> str | None:
+        """`name` if a published article carries that tag, else None."""
+        return self.in_use().filter(name=name).values_list("name", flat=True).first()
 
     def popular(self) -> TagQuerySet:
         """Tags in use, most used first, then by name (read off the tag_popular_idx index)."""

@@ -187,7 +187,7 @@ def section(request: HttpRequest, section: str) -> StreamingHttpResponse:
     if sitemap_class is None:
         raise Http404("No such sitemap.")
     sitemap = sitemap_class()
-    public_base_url()
+    public_base_url()  # without it, a 404 before any query
     items = sitemap.page_items(_page_number(request))
     first = next(items, None)
     if first is None:
