@@ -216,6 +216,10 @@ def wrk(
         "-t2",
         f"-c{connections}",
         f"-d{seconds}s",
+        # Slow answers (a search at 1,000,000 articles on a busy machine) are measured, not
+        # dropped at wrk's default of 2 s.
+        "--timeout",
+        "10s",
         "--latency",
         "-s",
         script,
@@ -298,6 +302,7 @@ def statements(url: str, endpoints: list[Endpoint], token: str) -> dict[str, dic
                 "DEBUG": "false",
                 "ALLOWED_HOSTS": "testserver",
                 "RATE_LIMIT_ARTICLE_WRITE": "off",
+                "RESPONSE_CACHE": "false",
                 "LOG_LEVEL": "WARNING",
                 "PYTHONPATH": str(ROOT),
             },
@@ -375,6 +380,9 @@ def measure(args: argparse.Namespace) -> Run:
     counts = statements(url, endpoints, token)
     ours_env = {
         "REDIS_URL": args.redis_url,
+        # The HTTP response cache is measured on its own (bench/http_cache.py): here every
+        # request does its work, as the comparator's do.
+        "RESPONSE_CACHE": "false",
         "RATE_LIMIT_ARTICLE_WRITE": "off",
         "RATE_LIMIT_WRITE": "off",
     }
@@ -437,7 +445,8 @@ def measure(args: argparse.Namespace) -> Run:
     print("|" + "---|" * 8)
     for endpoint in endpoints:
         ours, theirs = results[(endpoint.name, "ours")], results[(endpoint.name, "comparator")]
-        share = 100 * statistics.median(ours.rps) / statistics.median(theirs.rps)
+        # A server that answered nothing within wrk's timeout has no share to compare with.
+        share = 100 * statistics.median(ours.rps) / (statistics.median(theirs.rps) or float("nan"))
         target = TARGETS.get(endpoint.name)
         verdict = f">= {target}% {'met' if share >= target else 'MISSED'}" if target else ""
         ours_latency = f"{statistics.median(ours.p50):.1f} / {statistics.median(ours.p99):.1f}"
@@ -476,11 +485,12 @@ def flat_with_size(small: Run, large: Run) -> None:
             for server in ("ours", "comparator")
             for run in (small, large)
         )
-        verdict = "met" if ours_large / ours_small <= FLAT_WITH_SIZE else "MISSED"
+        ours_ratio = ours_large / (ours_small or float("nan"))
+        their_ratio = their_large / (their_small or float("nan"))
+        verdict = "met" if ours_ratio <= FLAT_WITH_SIZE else "MISSED"
         print(
-            f"| {name} | {ours_small:.1f} | {ours_large:.1f} | {ours_large / ours_small:.2f}x"
-            f" | {verdict} | {their_small:.1f} / {their_large:.1f}"
-            f" | {their_large / their_small:.2f}x |"
+            f"| {name} | {ours_small:.1f} | {ours_large:.1f} | {ours_ratio:.2f}x"
+            f" | {verdict} | {their_small:.1f} / {their_large:.1f} | {their_ratio:.2f}x |"
         )
 
 
