@@ -1,19 +1,5 @@
 #!/usr/bin/env python3
-"""The few commands a maintainer types every day. Needs only Python 3.11+.
-
-    python3 dev.py serve      install, migrate, load demo content, serve on 127.0.0.1:8000
-    python3 dev.py prod ADDR  the production stack (nginx in front of gunicorn) on ADDR, as the
-                              container runs it (default 127.0.0.1:8080)
-    python3 dev.py test       install everything and run the test suite
-    python3 dev.py lint       ruff (lint and format check), mypy, migration check
-    python3 dev.py schema     regenerate openapi.yaml from the code
-    python3 dev.py fuzz       schemathesis with 1,000 examples per operation and a random seed
-    python3 dev.py forward    the test suite on the next Django (6.1, Python 3.12+), in .venv-next
-    python3 dev.py audit      pip-audit of the pinned dependencies
-
-Each creates .venv/ on first use and reinstalls only when a requirements file changed. Extra
-arguments go to the underlying tool: `python3 dev.py test -k articles -x`.
-"""
+"""The commands a maintainer types every day (`python3 dev.py help`); needs only Python 3.11+."""
 
 from __future__ import annotations
 
@@ -24,7 +10,9 @@ import secrets
 import shutil
 import subprocess
 import sys
+import textwrap
 import venv
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -183,23 +171,87 @@ def forward(args: list[str]) -> None:
     run(python, "-m", "pytest", *args)
 
 
-COMMANDS = {
-    "serve": serve,
-    "prod": prod,
-    "test": test,
-    "lint": lint,
-    "schema": schema,
-    "fuzz": fuzz,
-    "forward": forward,
-    "audit": audit,
+# Each task: what it runs, the arguments it takes, and what it does (shown by `dev.py help`).
+TASKS: dict[str, tuple[Callable[[list[str]], None], str, str]] = {
+    "serve": (
+        serve,
+        "[ADDRESS]",
+        "install, migrate, load demo content, run Django's development server on ADDRESS "
+        "(default 127.0.0.1:8000; other runserver arguments pass through)",
+    ),
+    "prod": (
+        prod,
+        "[ADDRESS]",
+        "the production front (nginx in front of gunicorn) on ADDRESS, as the container runs "
+        "it (default 127.0.0.1:8080)",
+    ),
+    "test": (
+        test,
+        "[PYTEST ARGS]",
+        "install everything and run the test suite; arguments go to pytest "
+        '(-k NAME, -x, -m "not slow", tests/test_tags.py, ...)',
+    ),
+    "lint": (lint, "", "ruff (lint and format check), mypy, missing-migration check"),
+    "schema": (
+        schema,
+        "[SPECTACULAR ARGS]",
+        "regenerate openapi.yaml from the code; arguments go to manage.py spectacular",
+    ),
+    "fuzz": (
+        fuzz,
+        "[PYTEST ARGS]",
+        "schemathesis with 1,000 examples per operation and a random seed; arguments go to "
+        "pytest (e.g. -k DeleteArticle)",
+    ),
+    "forward": (
+        forward,
+        "[PYTEST ARGS]",
+        "the test suite on the next Django (6.1, Python 3.12+ from $NEXT_PYTHON, pyenv or "
+        "PATH), in .venv-next; arguments go to pytest",
+    ),
+    "audit": (
+        audit,
+        "[PIP-AUDIT ARGS]",
+        "pip-audit of the pinned dependencies; arguments go to pip-audit",
+    ),
 }
+HELP = ("help", "-h", "--help")
+# Tasks that take at most this many arguments (the others pass any number on).
+MAX_ARGS = {"lint": 0, "prod": 1}
 
 
-def main() -> None:
-    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
-        sys.exit(__doc__)
-    COMMANDS[sys.argv[1]](sys.argv[2:])
+def usage() -> str:
+    width = max(len(f"{name} {args}") for name, (_, args, _) in TASKS.items())
+    lines = ["usage: python3 dev.py TASK [ARGS...]", "", "tasks:"]
+    for name, (_, args, text) in TASKS.items():
+        wrapped = textwrap.wrap(text, 96 - width - 6)
+        lines.append(f"  {f'{name} {args}':<{width}}    {wrapped[0]}")
+        lines.extend(f"  {'':<{width}}    {more}" for more in wrapped[1:])
+    lines.append(f"  {'help':<{width}}    this text (also -h, --help)")
+    lines += [
+        "",
+        "Each task creates .venv/ on first use and reinstalls only when a requirements file",
+        "changed.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] and argv[0] in HELP:
+        print(usage())
+        return 0
+    if not argv or argv[0] not in TASKS:
+        problem = f"unknown task: {argv[0]}" if argv else "no task given"
+        print(f"{usage()}\n\ndev.py: {problem}", file=sys.stderr)
+        return 2
+    name, args = argv[0], argv[1:]
+    if len(args) > MAX_ARGS.get(name, len(args)):
+        print(f"usage: python3 dev.py {name} {TASKS[name][1]}".rstrip(), file=sys.stderr)
+        print(f"dev.py: {name}: too many arguments: {' '.join(args)}", file=sys.stderr)
+        return 2
+    TASKS[name][0](args)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main(sys.argv[1:]))

@@ -213,6 +213,15 @@ _routing: ContextVar[Routing | None] = ContextVar("conduit_routing", default=Non
 STICKY_KEY = "read-your-writes:{user_id}"
 
 
+def read_from_primary() -> None:
+    """Sends the rest of this request's reads to the primary (a read whose answer goes into the
+    shared response cache must not keep a replica's lag there). Outside a request with routing,
+    reads go to the primary anyway."""
+    routing = _routing.get()
+    if routing is not None:
+        routing.primary_only = True
+
+
 def _last_write(routing: Routing) -> float | None:
     from resources.authentication import header_subject
 

@@ -10,9 +10,12 @@ import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from api_project import __version__
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -78,6 +81,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Its sitemap templates; the feeds (django.contrib.syndication) need no app of their own.
+    "django.contrib.sitemaps",
     "corsheaders",
     "rest_framework",
     "drf_spectacular",
@@ -101,6 +106,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, next to the views: ETags, 304, HEAD and the shared cache (resources/conditional.py).
+    "resources.conditional.ConditionalRequestMiddleware",
 ]
 
 ROOT_URLCONF = "api_project.urls"
@@ -254,6 +261,19 @@ else:
         }
     }
 
+# --- HTTP caching -----------------------------------------------------------------------------
+
+# The shared cache of anonymous reads (resources/response_cache.py): on by default where the
+# cache is Redis, which every app process shares, since each process's writes must make every
+# other process's entries stale. With the in-process cache, "on" is right only for one process.
+RESPONSE_CACHE = env_bool("RESPONSE_CACHE", bool(REDIS_URL))
+# How long an entry lives at most; freshness never depends on it (writes make entries stale).
+RESPONSE_CACHE_SECONDS = env_int("RESPONSE_CACHE_SECONDS", 300)
+# With a CDN in front: anonymous answers say `s-maxage=N`, so the CDN may serve them for N
+# seconds without asking (and so for up to N seconds after a write). 0 (the default) asks the
+# CDN to revalidate every time, with If-None-Match.
+HTTP_CACHE_S_MAXAGE = env_int("HTTP_CACHE_S_MAXAGE", 0)
+
 # Settings that work but lose something in production; logged at startup (resources/apps.py),
 # once the logs are set up.
 STARTUP_WARNINGS: list[str] = []
@@ -263,6 +283,49 @@ if not DEBUG and not REDIS_URL:
         "replicas, the write positions that keep read-your-writes) are kept per process, not "
         "shared by the workers and servers of this deployment. Set REDIS_URL to a Redis they "
         "all reach."
+    )
+
+# --- Public pages: feeds, sitemaps, shareable article pages ------------------------------------
+
+# Every absolute URL in the feeds, the sitemaps and the article pages is built from this, never
+# from the request's Host header (which a client chooses). With DEBUG on it defaults to the
+# development server; with DEBUG off and nothing set, those routes answer 404 and a warning is
+# logged at startup, so that an existing deployment keeps starting after an upgrade.
+_DEVELOPMENT_BASE_URL = "http://127.0.0.1:8000"
+
+
+def public_base_url(value: str) -> str:
+    """PUBLIC_BASE_URL checked: an http(s) origin, optionally with a path, no query."""
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
+        raise ImproperlyConfigured(
+            "PUBLIC_BASE_URL must be the http(s) address this site is reached at, such as "
+            f"https://conduit.example.com, not {value!r}."
+        )
+    return value.rstrip("/")
+
+
+PUBLIC_BASE_URL = public_base_url(env_str("PUBLIC_BASE_URL")) if env_str("PUBLIC_BASE_URL") else ""
+if not PUBLIC_BASE_URL and DEBUG:
+    PUBLIC_BASE_URL = _DEVELOPMENT_BASE_URL
+if not PUBLIC_BASE_URL:
+    STARTUP_WARNINGS.append(
+        "PUBLIC_BASE_URL is not set: the feeds (/feeds/...), the sitemaps (/sitemap.xml) and "
+        "the article pages (/articles/<slug>) answer 404, because their links would have to "
+        "come from the request's Host header. Set PUBLIC_BASE_URL to the address readers reach "
+        "this site at (for example https://conduit.example.com)."
+    )
+
+# Where the article pages link to the article in a frontend: a URL with {slug} in it, such as
+# https://app.example.com/article/{slug}. Empty: no such link.
+FRONTEND_ARTICLE_URL = env_str("FRONTEND_ARTICLE_URL")
+if FRONTEND_ARTICLE_URL and (
+    "{slug}" not in FRONTEND_ARTICLE_URL
+    or urlsplit(FRONTEND_ARTICLE_URL.replace("{slug}", "s")).scheme not in {"http", "https"}
+):
+    raise ImproperlyConfigured(
+        "FRONTEND_ARTICLE_URL must be an http(s) URL with {slug} in it, such as "
+        f"https://app.example.com/article/{{slug}}, not {FRONTEND_ARTICLE_URL!r}."
     )
 
 # --- Authentication ---------------------------------------------------------------------------
@@ -306,7 +369,7 @@ SPECTACULAR_SETTINGS = {
         "The RealWorld Conduit API: users, profiles and follows, articles with tags, "
         "favorites, comments and a personal feed."
     ),
-    "VERSION": "1.1.0",
+    "VERSION": __version__,
     "LICENSE": {"name": "MIT License", "url": "https://opensource.org/licenses/MIT"},
     # Paths as the RealWorld spec names them (/users, /articles), below a server at /api.
     "SCHEMA_PATH_PREFIX": "/api",
@@ -374,6 +437,13 @@ RATE_LIMITS = {
 # Proxies in front of the app that append to X-Forwarded-For; 0 trusts none of it.
 TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
 
+# --- Idempotency keys (resources/idempotency.py) ----------------------------------------------
+
+# How long the first answer to an Idempotency-Key is replayed; and how long a request that
+# claimed one may run before a retry may run it again (above gunicorn's timeout, which ends it).
+IDEMPOTENCY_KEY_SECONDS = env_int("IDEMPOTENCY_KEY_SECONDS", 24 * 3600)
+IDEMPOTENCY_LOCK_SECONDS = env_int("IDEMPOTENCY_LOCK_SECONDS", 60)
+
 # --- CORS -------------------------------------------------------------------------------------
 
 # Any origin by default: authentication is a header, never a cookie, so a foreign page cannot
@@ -381,8 +451,24 @@ TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])
 CORS_ALLOW_ALL_ORIGINS = not CORS_ALLOWED_ORIGINS
 CORS_ALLOW_METHODS = ["GET", "POST", "PUT", "DELETE", "OPTIONS"]
-CORS_ALLOW_HEADERS = ["authorization", "content-type", "accept", "x-request-id"]
-CORS_EXPOSE_HEADERS = ["x-request-id", "retry-after"]
+CORS_ALLOW_HEADERS = [
+    "authorization",
+    "content-type",
+    "accept",
+    "x-request-id",
+    "if-match",
+    "if-none-match",
+    "idempotency-key",
+]
+CORS_EXPOSE_HEADERS = [
+    "x-request-id",
+    "retry-after",
+    "etag",
+    "idempotent-replayed",
+    "link",
+    "ratelimit",
+    "ratelimit-policy",
+]
 CORS_URLS_REGEX = r"^/api/.*$"
 
 # --- HTTPS and security headers ---------------------------------------------------------------
@@ -433,13 +519,19 @@ LOGGING = {
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stdout",
             "formatter": "json",
-        }
+        },
+        "discard": {"class": "logging.NullHandler"},
     },
     "root": {"handlers": ["stdout"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
+        # Django's own console handler (with DEBUG on) would print each of its lines a second
+        # time, unformatted: its records go to the JSON handler above only.
+        "django": {"handlers": [], "propagate": True},
         # 4xx answers are in the access log already; django.request adds only server errors.
         "django.request": {"level": "ERROR"},
-        "django.server": {"level": "WARNING"},
+        # runserver's line per request: the access log (resources/middleware.py) has every
+        # request already, in JSON, so one request is one line.
+        "django.server": {"handlers": ["discard"], "propagate": False},
     },
 }
 

@@ -8,6 +8,7 @@ a list of articles is resources/listing.py; queries compiled once are resources/
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
     Viewer: TypeAlias = User | AnonymousUser
 
 TAGS_LISTED = 100
+# Entries in a feed (resources/feeds.py): the newest published articles.
+FEED_ENTRIES = 50
 
 
 def is_following(viewer: Viewer, user_ref: str) -> Exists | Value:
@@ -60,6 +63,20 @@ class UserQuerySet(QuerySet):
         """Profiles as `viewer` sees them: `following` is true where the viewer follows them."""
         return self.annotate(following=is_following(viewer, "pk"))
 
+    def authors(self) -> UserQuerySet:
+        """Users with at least one published article: the profiles the sitemaps list."""
+        return self.filter(articles_count__gt=0)
+
+    def sitemap_page(self, *, offset: int, limit: int) -> Iterator[str]:
+        """The usernames of authors() from `offset` on, `limit` of them in id order, streamed
+        from the database (see ArticleQuerySet.sitemap_page)."""
+        start = self.authors().order_by("pk").values_list("pk", flat=True)[offset : offset + 1]
+        first = next(iter(start), None)
+        if first is None:
+            return iter(())
+        rows = self.authors().filter(pk__gte=first).order_by("pk")
+        return rows.values_list("username", flat=True)[:limit].iterator(chunk_size=SITEMAP_CHUNK)
+
     def active(self, pk: int) -> User | None:
         """The active user with this id: every signed-in request asks, so its SQL is compiled
         once."""
@@ -80,9 +97,13 @@ def _active_user_query(alias: str) -> CompiledQuery:
 
 
 class TagQuerySet(QuerySet):
+    def in_use(self) -> TagQuerySet:
+        """Tags on at least one published article: a tag only drafts carry is nobody's to see."""
+        return self.filter(articles_count__gt=0)
+
     def popular(self) -> TagQuerySet:
         """Tags in use, most used first, then by name (read off the tag_popular_idx index)."""
-        return self.filter(articles_count__gt=0).order_by("-articles_count", "name")[:TAGS_LISTED]
+        return self.in_use().order_by("-articles_count", "name")[:TAGS_LISTED]
 
     def popular_names(self) -> list[str]:
         """The names of popular(); every page of a frontend asks, so its SQL is compiled once."""
@@ -106,9 +127,46 @@ class ArticleRowIterable(ValuesListIterable):
         return article_rows([*listed, *later], super().__iter__())
 
 
+# Rows fetched at a time while a sitemap page streams: its 50,000 rows never sit in memory at
+# once (PostgreSQL reads them through a server-side cursor).
+SITEMAP_CHUNK = 2000
+
+
 class ArticleQuerySet(QuerySet):
     def published(self) -> ArticleQuerySet:
         return self.filter(models.PUBLISHED)
+
+    def syndicated(self) -> ArticleQuerySet:
+        """A feed's entries: the newest published articles, as an anonymous reader reads them
+        (their HTML, tags and author), in one statement."""
+        return self.published().with_viewer(AnonymousUser()).newest_first()[:FEED_ENTRIES]
+
+    def published_count(self) -> int:
+        """How many articles are published, from the counter row the triggers keep."""
+        totals = models.Totals.objects.filter(pk=1).values_list("articles", flat=True)
+        return next(iter(totals), 0)
+
+    def public_row(self, slug: str) -> ArticleRow | None:
+        """The published article at `slug`, as an anonymous reader reads it: the article page
+        is the same for everyone, drafts never have one."""
+        return self.row(AnonymousUser(), slug=slug)
+
+    def sitemap_page(self, *, offset: int, limit: int) -> Iterator[tuple[str, datetime]]:
+        """(slug, updated_at) of the published articles from `offset` on, `limit` of them,
+        oldest publication first (so pages change little as articles are added), streamed.
+
+        The page's first row is found off article_recent_idx (its two columns only), then the
+        page is read from there by keyset, so no page costs more than its own rows."""
+        ordered = self.published().order_by("published_at", "id")
+        start = ordered.values_list("published_at", "id")[offset : offset + 1]
+        first = next(iter(start), None)
+        if first is None:
+            return iter(())
+        when, pk = first
+        rows = ordered.filter(
+            Q(published_at__gt=when) | Q(published_at=when, id__gte=pk), published_at__gte=when
+        ).values_list("slug", "updated_at")
+        return rows[:limit].iterator(chunk_size=SITEMAP_CHUNK)
 
     def newest_first(self) -> ArticleQuerySet:
         """Public lists' order: the newest publication first, id as the tie-break."""

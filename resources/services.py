@@ -45,6 +45,10 @@ USER_TAKEN_MESSAGES = {
 }
 CREDENTIALS_INVALID = "Invalid email or password."
 
+# A check a write makes on the locked row before it writes (an If-Match, from the view): it
+# raises to refuse the write.
+Precondition = Callable[[Any], None]
+
 
 # --- Users and follows ------------------------------------------------------------------------
 
@@ -99,8 +103,28 @@ def user_update(
     bio: str | None = None,
     image: str | None = None,
     fields: frozenset[str] = frozenset(),
+    precondition: Precondition | None = None,
 ) -> User:
-    """Partial update: only the names in `fields` are written (so `image` can be set to null)."""
+    """Partial update: only the names in `fields` are written (so `image` can be set to null).
+
+    With a `precondition` (If-Match), the user's row is locked and read again first, and the
+    precondition is called with it: a concurrent update waits, so of two writers that read the
+    same state, only the first passes."""
+    if precondition is not None:
+        with transaction.atomic():
+            locked = User.objects.select_for_update().filter(pk=user.pk).first()
+            if locked is None:
+                raise NotFound("User not found.")
+            precondition(locked)
+            return user_update(
+                user=locked,
+                email=email,
+                username=username,
+                password=password,
+                bio=bio,
+                image=image,
+                fields=fields,
+            )
     values = {"email": email, "username": username, "bio": bio, "image": image}
     for name in fields & values.keys():
         setattr(user, name, values[name])
@@ -227,14 +251,34 @@ def article_create(*, author: User, tag_names: list[str] | None = None, **fields
     return article
 
 
+def _article_locked(*, article: Article) -> Article:
+    """The article's row, read again and locked until the transaction ends; 404 if it is gone."""
+    locked = Article.objects.select_for_update().filter(pk=article.pk).first()
+    if locked is None:
+        raise NotFound("Article not found.")
+    return locked
+
+
 def article_update(
-    *, article: Article, tag_names: list[str] | None = None, **fields: Any
+    *,
+    article: Article,
+    tag_names: list[str] | None = None,
+    precondition: Precondition | None = None,
+    **fields: Any,
 ) -> Article:
     """Partial update of the columns in `fields`, and of the tags when `tag_names` is given.
 
     A new title gives a new slug (the old one then answers 404), unless it slugifies to the
     current slug; resending the same title keeps the slug. Publishing sets published_at the
-    first time only, and keeps the slug unless a published article holds it meanwhile."""
+    first time only, and keeps the slug unless a published article holds it meanwhile.
+
+    With a `precondition` (If-Match), the row is locked and read again first and the
+    precondition called with it, so two writers that read the same state cannot both pass."""
+    if precondition is not None:
+        with transaction.atomic():
+            locked = _article_locked(article=article)
+            precondition(locked)
+            return article_update(article=locked, tag_names=tag_names, **fields)
     title = fields.get("title")
     new_title = title is not None and title != article.title and _slug_base(title) != article.slug
     publishing = (
@@ -277,12 +321,15 @@ def article_update(
     return article
 
 
-def article_delete(*, article: Article) -> None:
+def article_delete(*, article: Article, precondition: Precondition | None = None) -> None:
     """Deletes the article with its comments, favorites and tag links. The row is locked first,
     so a comment or favorite written at the same moment waits, then fails (the API answers it
-    404) instead of slipping in between and failing the delete."""
+    404) instead of slipping in between and failing the delete. A `precondition` (If-Match) is
+    called with the locked row."""
     with transaction.atomic():
-        if not Article.objects.select_for_update().filter(pk=article.pk).exists():
+        if precondition is not None:
+            precondition(_article_locked(article=article))
+        elif not Article.objects.select_for_update().filter(pk=article.pk).exists():
             raise NotFound("Article not found.")
         article.delete()
 

@@ -4,6 +4,10 @@ DRF's own throttles keep a list of timestamps per client and write it back, so c
 overwrite each other's counts. These count with `cache.add` and `cache.incr`, which are atomic in
 Redis (and in the in-process cache), so a limit holds however many requests arrive at once.
 Limits come from settings.RATE_LIMITS, a scope's rate looking like "10/min"; None turns it off.
+
+Every answer to a counted request says where its client stands, in the `RateLimit-Policy` and
+`RateLimit` fields of draft-ietf-httpapi-ratelimit-headers-09 (one list member per limit the
+request counted against, named by its scope), so a client can slow down before it gets a 429.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -40,6 +45,49 @@ def client_ip(request: Request | HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
+@dataclass(frozen=True)
+class RateLimitState:
+    """Where one client stands against one limit after this request was counted."""
+
+    scope: str
+    quota: int
+    window: int
+    remaining: int
+    reset: int
+
+    def policy_item(self) -> str:
+        return f'"{self.scope}";q={self.quota};w={self.window}'
+
+    def limit_item(self) -> str:
+        return f'"{self.scope}";r={self.remaining};t={self.reset}'
+
+
+def counted_limits(request: Request | HttpRequest) -> list[RateLimitState]:
+    """The limits this request was counted against (kept on Django's request, which DRF's
+    request wraps, so that every layer sees the same list)."""
+    http_request: Any = getattr(request, "_request", request)
+    if not hasattr(http_request, "rate_limits"):
+        http_request.rate_limits = []
+    return http_request.rate_limits
+
+
+def add_rate_limit_headers(request: Request | HttpRequest, response: Any) -> None:
+    """`RateLimit-Policy` and `RateLimit` on an answer to a request that was counted."""
+    limits = counted_limits(request)
+    if limits:
+        response["RateLimit-Policy"] = ", ".join(limit.policy_item() for limit in limits)
+        response["RateLimit"] = ", ".join(limit.limit_item() for limit in limits)
+
+
+class RateLimitHeadersMixin:
+    """A view mixin: every answer (a 429 too) says where the client stands."""
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
+        add_rate_limit_headers(request, response)
+        return response
+
+
 class CacheCounterThrottle(BaseThrottle):
     scope = ""
     methods: frozenset[str] | None = None
@@ -62,11 +110,17 @@ class CacheCounterThrottle(BaseThrottle):
         limit, period = parse_rate(rate)
         now = time.time()
         window = int(now // period)
+        reset = max(1, math.ceil((window + 1) * period - now))
         for identity in self.identities(request, view):
             digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
             count = self._count(f"throttle:{scope}:{digest}:{window}", period)
-            if count is not None and count > limit:
-                self.retry_after = max(1, math.ceil((window + 1) * period - now))
+            if count is None:
+                continue
+            counted_limits(request).append(
+                RateLimitState(scope, limit, period, max(0, limit - count), reset)
+            )
+            if count > limit:
+                self.retry_after = reset
                 return False
         return True
 

@@ -24,6 +24,8 @@ from rest_framework.serializers import Serializer
 
 from resources import services
 from resources.authentication import token_issue
+from resources.conditional import if_match_check
+from resources.idempotency import IdempotentPostMixin
 from resources.listing import ArticleListing
 from resources.models import (
     ROW_ID_PATTERN,
@@ -41,6 +43,7 @@ from resources.search import SEARCH_MAX_LENGTH
 from resources.throttling import (
     LoginAccountThrottle,
     LoginIPThrottle,
+    RateLimitHeadersMixin,
     RegistrationAccountThrottle,
     RegistrationIPThrottle,
 )
@@ -206,7 +209,7 @@ def get_article_row(viewer: Any, *, slug: str | None = None, pk: int | None = No
 # The base of every viewset: an object lookup that finds nothing answers 404 with "<Resource> not
 # found.", the same words for every resource. (Viewsets carry comments, not docstrings:
 # drf-spectacular would show a docstring as the description of every operation.)
-class ConduitViewSet(viewsets.GenericViewSet):
+class ConduitViewSet(IdempotentPostMixin, RateLimitHeadersMixin, viewsets.GenericViewSet):
     not_found = "Not found."
 
     def get_object(self) -> Any:
@@ -219,9 +222,13 @@ class ConduitViewSet(viewsets.GenericViewSet):
 # --- Users and authentication -----------------------------------------------------------------
 
 
-def user_response(user: User, token: str, status_code: int = status.HTTP_200_OK) -> Response:
+def user_data(user: User, token: str) -> Any:
     user.token = token  # type: ignore[attr-defined]
-    return Response(UserResponseSerializer({"user": user}).data, status=status_code)
+    return UserResponseSerializer({"user": user}).data
+
+
+def user_response(user: User, token: str, status_code: int = status.HTTP_200_OK) -> Response:
+    return Response(user_data(user, token), status=status_code)
 
 
 # Registration (`POST /users`) and login (`POST /users/login`): no token needed.
@@ -287,7 +294,11 @@ class CurrentUserViewSet(ConduitViewSet):
     )
     def update(self, request: Request) -> Response:
         data = validated(UpdateUserRequestSerializer, request.data, "user")
-        user = services.user_update(user=signed_in(request), fields=frozenset(data), **data)
+        # The ETag of GET /user is that of the body with the request's own token in it.
+        precondition = if_match_check(request, lambda row: user_data(row, str(request.auth)))
+        user = services.user_update(
+            user=signed_in(request), fields=frozenset(data), precondition=precondition, **data
+        )
         return user_response(user, token_issue(user=user))
 
     @extend_schema(
@@ -376,12 +387,22 @@ def page_response(view: viewsets.GenericViewSet, listing: ArticleListing) -> Res
     return view.get_paginated_response(ArticleListItemSerializer(page, many=True).data)
 
 
+def article_data(viewer: Any, pk: int) -> Any:
+    """The article as the viewer reads it, in its response envelope."""
+    return SingleArticleResponseSerializer({"article": get_article_row(viewer, pk=pk)}).data
+
+
 def article_response(viewer: Any, pk: int, status_code: int = status.HTTP_200_OK) -> Response:
     """Re-reads the article as the viewer reads it, so a write answers with the same favorited,
     favoritesCount and author.following as a read would (and 404 when a concurrent request
     deleted the article since this one wrote it)."""
-    article = get_article_row(viewer, pk=pk)
-    return Response(SingleArticleResponseSerializer({"article": article}).data, status=status_code)
+    return Response(article_data(viewer, pk), status=status_code)
+
+
+def article_if_match(request: Request) -> services.Precondition | None:
+    """The If-Match check of a write to an article: against the ETag of GET /articles/{slug}
+    by this reader, as it reads under the write's row lock."""
+    return if_match_check(request, lambda row: article_data(request.user, row.pk))
 
 
 # Articles at `/articles` and `/articles/{slug}`, the reader's feed, and favorites.
@@ -481,11 +502,12 @@ class ArticleViewSet(ConduitViewSet):
     def update(self, request: Request, slug: str) -> Response:
         article = self.get_object()
         data = validated(UpdateArticleRequestSerializer, request.data, "article")
-        services.article_update(article=article, **data)
+        services.article_update(article=article, precondition=article_if_match(request), **data)
         return article_response(request.user, article.pk)
 
     def destroy(self, request: Request, slug: str) -> Response:
-        services.article_delete(article=self.get_object())
+        article = self.get_object()
+        services.article_delete(article=article, precondition=article_if_match(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(

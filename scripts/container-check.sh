@@ -13,7 +13,8 @@
 # slow-clients script: python3 dev.py test creates it). docker-compose (Debian's) validates
 # compose.yaml where it is installed. The database, Redis database, key prefix and port it uses:
 # CHECK_DATABASE, CHECK_REDIS_URL, CHECK_CACHE_PREFIX, PORT; CHECK_ATTACK_SECONDS (35) sets how
-# long the slow clients attack.
+# long the slow clients attack; CHECK_LOG_DIR keeps the build log and headers (by default a
+# temporary folder, removed at the end).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +26,12 @@ DB=${CHECK_DATABASE:-conduit_container_check}
 REDIS=${CHECK_REDIS_URL:-redis://127.0.0.1:6379/13}
 PREFIX=${CHECK_CACHE_PREFIX:-container-check}
 URL="http://127.0.0.1:$PORT"
+LOGS=${CHECK_LOG_DIR:-}
+if [ -z "$LOGS" ]; then
+    LOGS=$(mktemp -d "${TMPDIR:-/tmp}/conduit-container-check.XXXXXX")
+    REMOVE_LOGS=1
+fi
+mkdir -p "$LOGS"
 podman=(podman --runtime runc --cgroup-manager cgroupfs)
 # Without systemd, podman says on every run that it cannot schedule health checks by timer
 # (`podman healthcheck run` below runs the check instead).
@@ -57,7 +64,7 @@ fi
 
 step "Building $IMAGE from $BASE"
 start=$(date +%s)
-podman build --format docker --isolation chroot --network host --build-arg "PYTHON_IMAGE=$BASE" -t "$IMAGE" . >/tmp/container-build.log
+podman build --format docker --isolation chroot --network host --build-arg "PYTHON_IMAGE=$BASE" -t "$IMAGE" . >"$LOGS/build.log"
 echo "built in $(( $(date +%s) - start ))s; image size: $(podman image inspect "$IMAGE" --format '{{.Size}}' | awk '{printf "%.0f MB", $1/1e6}')"
 echo "user: $(podman image inspect "$IMAGE" --format '{{.Config.User}}'), entrypoint: $(podman image inspect "$IMAGE" --format '{{.Config.Entrypoint}}'), command: $(podman image inspect "$IMAGE" --format '{{.Config.Cmd}}')"
 echo "nginx: $(quiet_podman run --rm "$IMAGE" nginx -v 2>&1)"
@@ -74,6 +81,7 @@ cleanup() {
         "${podman[@]}" rm -f "$n" >/dev/null 2>&1 || true
     done
     dropdb -h 127.0.0.1 -U postgres --if-exists "$DB"
+    if [ -n "${REMOVE_LOGS:-}" ]; then rm -rf "$LOGS"; fi
 }
 trap cleanup EXIT
 
@@ -114,8 +122,8 @@ echo "POST /api/users, chunked -> $(curl -s -o /dev/null -w '%{http_code}' -X PO
     -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' \
     -d '{"user": {"username": "chunked", "email": "chunked@example.com", "password": "password1"}}')"
 css=$(curl -s "$URL/api/docs" | grep -o '/static/[^"]*swagger-ui\.[0-9a-f]*\.css' | head -1)
-echo "static asset $css -> $(curl -s -o /dev/null -H 'Accept-Encoding: gzip' -w '%{http_code} %{content_type}' -D /tmp/container-static.headers "$URL$css"), $(grep -i -E '^(cache-control|content-encoding):' /tmp/container-static.headers | tr -d '\r' | xargs)"
-grep -qi 'immutable' /tmp/container-static.headers && grep -qi 'content-encoding: gzip' /tmp/container-static.headers || fail "static files are not compressed with long cache lifetimes"
+echo "static asset $css -> $(curl -s -o /dev/null -H 'Accept-Encoding: gzip' -w '%{http_code} %{content_type}' -D "$LOGS/static.headers" "$URL$css"), $(grep -i -E '^(cache-control|content-encoding):' "$LOGS/static.headers" | tr -d '\r' | xargs)"
+grep -qi 'immutable' "$LOGS/static.headers" && grep -qi 'content-encoding: gzip' "$LOGS/static.headers" || fail "static files are not compressed with long cache lifetimes"
 "${podman[@]}" healthcheck run "$NAME" && echo "HEALTHCHECK   -> healthy (podman healthcheck run; it follows BIND)"
 processes=$("${podman[@]}" top "$NAME" user args | tail -n +2)
 echo "processes: $(echo "$processes" | awk '{print $1}' | sort | uniq -c | xargs)"

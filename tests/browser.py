@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
+from html import escape
 from typing import Any
 
 from tests.tools import BROWSER_ARGS, ROOT, chromium, free_port
@@ -51,6 +52,17 @@ class Outcome:
         return not self.findings
 
 
+def documents_inert_in_browser(documents: list[str], landmarks: list[str]) -> list[Outcome]:
+    """Like inert_in_browser, for whole documents (pages a server renders, with the harness put
+    at the start of their <head>), one page each: each answers with the document's body as its
+    one fragment. A document is intact when each landmark (a CSS selector) still matches exactly
+    one element once everything was touched: markup that broke out of its place would not."""
+    with _browser() as (browser, server):
+        return [
+            _visit(browser, server, [document], landmarks=landmarks)[0] for document in documents
+        ]
+
+
 def inert_in_browser(fragments: list[str], *, batch_size: int = BATCH_SIZE) -> list[Outcome]:
     """Loads the fragments into pages served from a local server (no Content-Security-Policy:
     the HTML itself must be inert), hovers, focuses and clicks every element, and answers, per
@@ -58,6 +70,20 @@ def inert_in_browser(fragments: list[str], *, batch_size: int = BATCH_SIZE) -> l
     recorders; native dialogs from any frame; a sentinel function `xss`; and, beyond the page's
     reach, every script the debugger sees compiled), navigation of the page or a frame, frames,
     popups, downloads, and every outbound request other than the page itself."""
+    outcomes: list[Outcome] = []
+    with _browser() as (browser, server):
+        for start in range(0, len(fragments), batch_size):
+            batch = fragments[start : start + batch_size]
+            visited = _visit(browser, server, batch)
+            if len(batch) > 1 and any(not o.inert for o in visited):
+                visited = [_visit(browser, server, [fragment])[0] for fragment in batch]
+            outcomes += visited
+    return outcomes
+
+
+@contextmanager
+def _browser() -> Iterator[tuple[Any, _FragmentServer]]:
+    """Chromium with no network of its own, and the server of the pages it visits."""
     executable = chromium()
     from playwright.sync_api import sync_playwright
 
@@ -68,21 +94,14 @@ def inert_in_browser(fragments: list[str], *, batch_size: int = BATCH_SIZE) -> l
         f"--proxy-server=http://127.0.0.1:{free_port()}",
         "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
     ]
-    outcomes: list[Outcome] = []
     with _fragment_server() as server, sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=executable, args=[*BROWSER_ARGS, *nowhere]
         )
         try:
-            for start in range(0, len(fragments), batch_size):
-                batch = fragments[start : start + batch_size]
-                visited = _visit(browser, server, batch)
-                if len(batch) > 1 and any(not o.inert for o in visited):
-                    visited = [_visit(browser, server, [fragment])[0] for fragment in batch]
-                outcomes += visited
+            yield browser, server
         finally:
             browser.close()
-    return outcomes
 
 
 class _FragmentServer:
@@ -103,6 +122,17 @@ class _FragmentServer:
             f'</script></head><body><main data-fragments="{len(fragments)}">{sections}</main>'
             "</body></html>"
         )
+        return self._serve(page)
+
+    def add_document(self, document: str, done_token: str, landmarks: list[str]) -> str:
+        harness = (
+            f'<script src="/harness.js" data-done="{done_token}" data-settle="{SETTLE_MS}" '
+            f'data-landmarks="{escape("|".join(landmarks))}"></script>'
+        )
+        head = document.index("<head>") + len("<head>")
+        return self._serve(document[:head] + harness + document[head:])
+
+    def _serve(self, page: str) -> str:
         path = f"/page/{secrets.token_hex(8)}"
         self.pages[path] = page.encode()
         return self.base + path
@@ -153,12 +183,23 @@ class _Request:
     resource_type: str
 
 
-def _visit(browser: Any, server: _FragmentServer, fragments: list[str]) -> list[Outcome]:
-    """One page holding the fragments, in a fresh browser context; the outcome of each."""
+def _visit(
+    browser: Any,
+    server: _FragmentServer,
+    fragments: list[str],
+    *,
+    landmarks: list[str] | None = None,
+) -> list[Outcome]:
+    """One page holding the fragments, in a fresh browser context; the outcome of each. With
+    `landmarks`, the one fragment is a whole document, and the page is that document."""
     from playwright.sync_api import Error as PlaywrightError
 
     done_token = f"fragments-done-{secrets.token_hex(8)}"
-    page_url = server.add(fragments, done_token)
+    if landmarks is None:
+        page_url = server.add(fragments, done_token)
+    else:
+        [document] = fragments
+        page_url = server.add_document(document, done_token, landmarks)
     harness_url = f"{server.base}/harness.js"
     context = browser.new_context()
     page = context.new_page()

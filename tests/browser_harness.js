@@ -2,10 +2,14 @@
 // replaces the dialog functions with recorders, notes what the markup declares, then touches
 // every element and tells the driver it is done. Script execution is also seen from outside the
 // page (the driver's debugger), so a payload that tampers with this file is caught anyway.
+// A whole document (a page the server renders) is one fragment: its body; it is intact when
+// each of its landmarks (CSS selectors, given by the driver) still matches exactly one element.
 (() => {
   "use strict";
   const doneToken = document.currentScript.dataset.done;
   const settleMs = Number(document.currentScript.dataset.settle);
+  const landmarks = document.currentScript.dataset.landmarks;
+  const wholeDocument = landmarks !== undefined;
   const calls = [];
   const recorder = (name) =>
     function (...args) {
@@ -15,7 +19,9 @@
   // The sentinel a payload could call by name, from this page or from a frame (`top.xss()`).
   window.xss = recorder("xss");
 
-  const sections = () => Array.from(document.querySelectorAll("main > section"));
+  const sections = () =>
+    wholeDocument ? [document.body] : Array.from(document.querySelectorAll("main > section"));
+  const touched = wholeDocument ? "body *" : "main *";
 
   // What the markup itself declares, per fragment: the addresses its links lead to when clicked
   // and its images load. Anything else the page asks for was not declared by the markup.
@@ -31,6 +37,11 @@
   // Each fragment sits in its own <section data-fragment="i">, in order; a fragment whose
   // markup broke out of its section (or swallowed the next ones) would go untested.
   const intact = () => {
+    if (wholeDocument) {
+      return landmarks
+        .split("|")
+        .every((selector) => document.querySelectorAll(selector).length === 1);
+    }
     const count = Number(document.querySelector("main")?.dataset.fragments);
     const found = sections();
     return found.length === count && found.every((s, i) => s.dataset.fragment === String(i));
@@ -80,7 +91,7 @@
   async function touchEverything() {
     fireHandlers(document.documentElement, document.documentElement, window);
     fireHandlers(document.body, document.body, window);
-    for (const element of document.querySelectorAll("main *")) {
+    for (const element of document.querySelectorAll(touched)) {
       fireHandlers(element, element);
       for (const type of ["mouseover", "mouseenter", "mousemove", "mousedown", "mouseup"]) {
         element.dispatchEvent(new MouseEvent(type, { bubbles: true, cancelable: true }));

@@ -27,6 +27,9 @@ def _fresh_cache(settings) -> Iterator[None]:
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}
     }
     cache.clear()
+    # The shared response cache is off unless a test turns it on (tests/test_response_cache.py):
+    # tests write rows directly, past the API, which no cache could know about.
+    settings.RESPONSE_CACHE = False
     yield
     cache.clear()
 
@@ -57,6 +60,18 @@ def redis() -> Iterator[RedisSpace]:
     """A key prefix of the test's own in the test Redis database (CONDUIT_TEST_REDIS_URL)."""
     with redis_space() as space:
         yield space
+
+
+# Where the feeds, sitemaps and article pages say the site is (PUBLIC_BASE_URL) in the tests.
+PUBLIC_BASE_URL = "https://conduit.example"
+
+
+@pytest.fixture
+def public_site(settings) -> str:
+    """PUBLIC_BASE_URL set, FRONTEND_ARTICLE_URL not; answers the base URL."""
+    settings.PUBLIC_BASE_URL = PUBLIC_BASE_URL
+    settings.FRONTEND_ARTICLE_URL = ""
+    return PUBLIC_BASE_URL
 
 
 @pytest.fixture

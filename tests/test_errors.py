@@ -3,6 +3,7 @@
 import pytest
 
 from resources.models import User
+from tests import recipes
 
 pytestmark = pytest.mark.django_db
 
@@ -183,3 +184,31 @@ def test_cors_can_be_restricted_to_configured_origins(api, settings):
 
     assert allowed["Access-Control-Allow-Origin"] == "https://conduit.example"
     assert "Access-Control-Allow-Origin" not in foreign
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "message"),
+    [
+        ("get", "/api/articles/nope", "Article not found."),
+        ("put", "/api/articles/nope", "Article not found."),
+        ("delete", "/api/articles/nope", "Article not found."),
+        ("post", "/api/articles/nope/favorite", "Article not found."),
+        ("delete", "/api/articles/nope/favorite", "Article not found."),
+        ("get", "/api/articles/nope/comments", "Article not found."),
+        ("post", "/api/articles/nope/comments", "Article not found."),
+        ("delete", "/api/articles/nope/comments/1", "Article not found."),
+        ("delete", "/api/articles/the-article/comments/999999", "Comment not found."),
+        ("delete", "/api/articles/the-article/comments/{elsewhere}", "Comment not found."),
+        ("get", "/api/profiles/nobody", "Profile not found."),
+        ("post", "/api/profiles/nobody/follow", "Profile not found."),
+        ("delete", "/api/profiles/nobody/follow", "Profile not found."),
+    ],
+)
+def test_a_missing_resource_is_named_in_one_style(user, user_api, method, path, message):
+    recipes.article.make(author=user, slug="the-article")
+    elsewhere = recipes.comment.make(author=user)
+    body = {"comment": {"body": "b"}} if path.endswith("comments") else {"article": {"body": "b"}}
+
+    response = getattr(user_api, method)(path.format(elsewhere=elsewhere.pk), body, format="json")
+
+    assert_error(response, 404, message)

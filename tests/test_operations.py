@@ -22,7 +22,7 @@ from resources.json_logging import JSONFormatter
 from resources.models import Article, Tag
 from tests import recipes
 from tests.clients import client_for
-from tests.tools import ROOT, database_url, front, gunicorn, migrated_sqlite
+from tests.tools import ROOT, database_url, front, gunicorn, migrated_sqlite, runserver
 
 pytestmark = pytest.mark.django_db
 
@@ -190,6 +190,34 @@ def test_one_json_access_line_per_request(user, user_api, caplog):
         "client_ip": "127.0.0.1",
         "user_id": user.pk,
     }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("serve", [runserver, gunicorn], ids=["dev.py serve", "gunicorn"])
+def test_each_server_logs_a_request_once(tmp_path, serve):
+    requests: list[tuple[str, str, dict | None, int]] = [
+        ("GET", "/api/tags", None, 200),
+        ("GET", "/api/articles/missing-article", None, 404),
+        ("POST", "/api/users/login", {}, 422),
+        ("GET", "/api/no-such-route", None, 404),
+    ]
+    with serve({"DATABASE_URL": migrated_sqlite(tmp_path)}) as server:
+        for method, path, body, status in requests:
+            assert fetch(server.url + path, method=method, body=body)[0] == status
+        # The server writes its line once the response is sent.
+        time.sleep(0.5)
+        output = server.output()
+
+    for method, path, _, status in requests:
+        lines = [line for line in output.splitlines() if path in line]
+        assert len(lines) == 1, lines
+        line = json.loads(lines[0])
+        assert (line["logger"], line["method"], line["path"], line["status"]) == (
+            "conduit.request",
+            method,
+            path,
+            status,
+        )
 
 
 def test_a_request_id_is_kept_or_made_and_echoed(api):

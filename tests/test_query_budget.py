@@ -217,3 +217,43 @@ def test_a_token_verified_before_costs_no_statement(user_api, world, query_budge
     new = {"title": "T", "description": "D", "body": "B", "tagList": ["t"]}
     with query_budget(3, warm=True):
         assert user_api.post("/api/articles", {"article": new}, format="json").status_code == 201
+
+
+# Outside /api: feeds, sitemaps and pages, the same for every reader. `world` gives jane's
+# articles the tags tag0..tag2.
+@pytest.mark.parametrize("rows", ROWS)
+@pytest.mark.parametrize(
+    ("path", "statements"),
+    [
+        # The entries with their tags and authors; a tag or author is looked up first.
+        ("/feeds/articles.atom", 1),
+        ("/feeds/articles.rss", 1),
+        ("/feeds/tags/tag1.atom", 2),
+        ("/feeds/authors/jane.atom", 2),
+        ("/articles", 1),
+        ("/tags/tag1", 2),
+        ("/profiles/jane", 2),
+        # The published count (a counter row) and the authors' count.
+        ("/sitemap.xml", 2),
+        # The page's first row, then the page read on from it.
+        ("/sitemap-articles.xml", 2),
+        ("/sitemap-profiles.xml", 2),
+        ("/sitemap-pages.xml", 0),
+    ],
+)
+def test_feeds_sitemaps_and_pages(api, world, public_site, query_budget, rows, path, statements):
+    world(rows)
+
+    with query_budget(statements):
+        response = api.get(path)
+        assert response.status_code == 200
+        content = b"".join(response.streaming_content) if response.streaming else response.content
+    assert content
+
+
+@pytest.mark.parametrize("rows", ROWS)
+def test_article_page(api, world, public_site, query_budget, rows):
+    slug = world(rows)[0].slug
+
+    with query_budget(1):
+        assert api.get(f"/articles/{slug}").status_code == 200

@@ -79,6 +79,8 @@ def test_the_server_obeys_its_schema(live_server, token, tmp_path, group):
         *GROUPS[group],
     ]
 
+    # st keeps its cache in .schemathesis/ under its working directory: a temporary one, so a
+    # run leaves nothing in the checkout.
     result = subprocess.run(
         command, cwd=tmp_path, capture_output=True, text=True, check=False, timeout=3600
     )

@@ -1,15 +1,20 @@
-"""Clients generated from openapi.yaml work: a Python client (openapi-python-client) drives a whole
-flow against the live server, and TypeScript types (openapi-typescript) type-check a usage file."""
+"""Clients generated from openapi.yaml work: the README's SDK steps run as written, a Python client
+(openapi-python-client) drives a whole flow against the live server and reads the public routes
+anonymously, and TypeScript types (openapi-typescript) type-check a usage file."""
 
 import importlib
+import os
+import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 
-from tests.tools import ROOT, node_tool, wait_for_live_server_requests
+from tests.tools import ROOT, missing, node_tool, wait_for_live_server_requests
 
 BIN = Path(sys.executable).parent
 
@@ -138,3 +143,110 @@ def test_generated_typescript_types_check_a_usage_file(tmp_path):
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_generated_python_client_reads_the_public_routes_anonymously(live_server, conduit_client):
+    call_command("seed_demo", "--users", "3", "--articles", "4", "--comments", "6")
+    anonymous = conduit_client.Client(
+        base_url=f"{live_server.url}/api", raise_on_unexpected_status=True
+    )
+
+    tags = operation("tags.get_tags").sync(client=anonymous).tags
+    articles = operation("articles.get_articles").sync(client=anonymous, limit=2).articles
+    slug, author = articles[0].slug, articles[0].author.username
+    article = operation("articles.get_article").sync(client=anonymous, slug=slug).article
+    profile = (
+        operation("profile.get_profile_by_username").sync(client=anonymous, username=author).profile
+    )
+    comments = operation("comments.get_article_comments").sync(client=anonymous, slug=slug)
+
+    assert tags
+    assert len(articles) == 2
+    assert (article.slug, article.favorited) == (slug, False)
+    assert (profile.username, profile.following) == (author, False)
+    assert isinstance(comments.comments, list)
+    anonymous.get_httpx_client().close()
+    wait_for_live_server_requests()
+
+
+# --- The README's SDK section, as written ------------------------------------------------------
+
+README_BASE_URL = "http://127.0.0.1:8000/api"
+
+
+def readme_sdk_blocks() -> tuple[str, str]:
+    """The shell block and the Python block of the README's SDK section, as a reader copies
+    them."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## The schema, the docs and client SDKs") :]
+    section = section[: section.index("\n## ", 1)]
+    blocks = re.findall(r"^```(\w+)\n(.*?)^```$", section, flags=re.MULTILINE | re.DOTALL)
+    [shell] = [code for language, code in blocks if language == "sh" and "conduit-client" in code]
+    [usage] = [code for language, code in blocks if language == "python"]
+    return shell, usage
+
+
+def checkout_copy(target: Path) -> Path:
+    """The tracked files of the checkout, copied to `target`, as a fresh clone has them."""
+    git = shutil.which("git")
+    if git is None:
+        missing("git is needed to copy the checkout")
+    listed = subprocess.run(
+        [str(git), "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    for name in filter(None, listed.stdout.split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    return target
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_readme_sdk_steps_work_as_written(live_server, tmp_path):
+    if shutil.which("npm") is None:
+        missing("npm is needed for the README's TypeScript step (Node.js 20+)")
+    shell, usage = readme_sdk_blocks()
+    assert README_BASE_URL in usage
+    checkout = checkout_copy(tmp_path / "checkout")
+    # The .venv that `dev.py serve` makes, here a new one that also sees the suite's installed
+    # packages (a .pth file), so installing requirements-dev.txt finds them there instead of
+    # downloading them; what the README installs besides (the client) goes into this one only.
+    subprocess.run([sys.executable, "-m", "venv", checkout / ".venv"], check=True)
+    python = checkout / ".venv" / "bin" / "python"
+    site = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    (Path(site) / "suite-packages.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+
+    steps = subprocess.run(
+        [shutil.which("bash") or "/bin/bash", "-euo", "pipefail", "-c", shell],
+        cwd=checkout,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
+    assert steps.returncode == 0, steps.stdout[-5000:] + steps.stderr[-5000:]
+
+    call_command("seed_demo")
+    run = subprocess.run(
+        [python, "-c", usage.replace(README_BASE_URL, f"{live_server.url}/api")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    wait_for_live_server_requests()
+    assert run.returncode == 0, run.stdout + run.stderr
+    printed = [line.split(":")[0] for line in run.stdout.splitlines()]
+    assert printed == ["tags", "latest", "first", "feed"], run.stdout

@@ -1,10 +1,13 @@
 """manage.py seed_demo: realistic, deterministic, idempotent demo content, in bulk."""
 
+import io
+
 import pytest
 from django.core.management import call_command
 from django.db.models import F
 
 from resources.models import Article, ArticleTag, Comment, Favorite, Follow, Tag, User
+from tests import recipes
 
 pytestmark = pytest.mark.django_db
 
@@ -108,3 +111,40 @@ def test_demo_users_can_sign_in(api):
     )
 
     assert response.status_code == 200
+
+
+def seed(*args: str) -> str:
+    out = io.StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_seed_reports_what_it_added_and_what_was_already_there():
+    first = seed(*SIZE)
+    second = seed(*SIZE)
+
+    assert first == (
+        "Demo content added: 8 users, 12 tags, 30 articles, 25 comments, 15 follows, "
+        "60 favorites. Already there: 0 users, 0 tags, 0 articles, 0 comments, 0 follows, "
+        "0 favorites. Demo users sign in with password 'conduit-demo'.\n"
+    )
+    assert second == (
+        "Demo content added: 0 users, 0 tags, 0 articles, 0 comments, 0 follows, "
+        "0 favorites. Already there: 8 users, 12 tags, 30 articles, 25 comments, 15 follows, "
+        "60 favorites. Demo users sign in with password 'conduit-demo'.\n"
+    )
+
+
+def test_seed_counts_only_its_own_rows(user, other_user):
+    article = recipes.make_article(user, tags=["knitting"])
+    recipes.comment.make(article=article, author=other_user)
+    Favorite.objects.create(user=other_user, article=article)
+    Follow.objects.create(follower=other_user, followee=user)
+
+    report = seed(*SIZE)
+
+    assert report.startswith(
+        "Demo content added: 8 users, 12 tags, 30 articles, 25 comments, 15 follows, "
+        "60 favorites. Already there: 0 users, 0 tags, 0 articles, 0 comments, 0 follows, "
+        "0 favorites."
+    )

@@ -30,6 +30,7 @@ PRODUCTION = {
     "ALLOWED_HOSTS": "api.example.com",
     "DATABASE_URL": "postgres://conduit@db.internal:5432/conduit",
     "REDIS_URL": "redis://cache.internal:6379/0",
+    "PUBLIC_BASE_URL": "https://conduit.example.com",
 }
 
 
@@ -170,6 +171,71 @@ def test_replicas_are_named_one_or_several():
     ],
 )
 def test_replica_settings_that_cannot_work_are_refused(env, message):
+    result = run_settings(**env)
+
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+PRINT_PUBLIC_SETTINGS = """
+import django
+from django.conf import settings
+django.setup()
+print(repr(settings.PUBLIC_BASE_URL), repr(settings.FRONTEND_ARTICLE_URL))
+"""
+
+
+def run_public_settings(**env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG"}}
+    return subprocess.run(
+        [sys.executable, "-c", PRINT_PUBLIC_SETTINGS],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "api_project.settings", **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_public_base_url_defaults_to_the_development_server_with_debug_on():
+    result = run_public_settings()
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "'http://127.0.0.1:8000' ''"
+
+
+def test_public_base_url_is_kept_without_its_trailing_slash():
+    result = run_public_settings(
+        PUBLIC_BASE_URL="https://conduit.example.com/blog/",
+        FRONTEND_ARTICLE_URL="https://app.example.com/#/article/{slug}",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == (
+        "'https://conduit.example.com/blog' 'https://app.example.com/#/article/{slug}'"
+    )
+
+
+def test_without_public_base_url_production_starts_and_warns_that_public_pages_are_off():
+    result = run_settings(**{**PRODUCTION, "PUBLIC_BASE_URL": ""})
+
+    assert result.returncode == 0, result.stderr
+    [warning] = logged(result)
+    assert (warning["level"], warning["logger"]) == ("warning", "conduit.settings")
+    assert warning["message"].startswith("PUBLIC_BASE_URL is not set: the feeds")
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"PUBLIC_BASE_URL": "conduit.example.com"}, "PUBLIC_BASE_URL must be"),
+        ({"PUBLIC_BASE_URL": "ftp://conduit.example.com"}, "PUBLIC_BASE_URL must be"),
+        ({"PUBLIC_BASE_URL": "https://conduit.example.com/?a=1"}, "PUBLIC_BASE_URL must be"),
+        ({"FRONTEND_ARTICLE_URL": "https://app.example.com/"}, "FRONTEND_ARTICLE_URL must be"),
+        ({"FRONTEND_ARTICLE_URL": "javascript:{slug}"}, "FRONTEND_ARTICLE_URL must be"),
+    ],
+)
+def test_public_address_settings_that_cannot_work_are_refused(env, message):
     result = run_settings(**env)
 
     assert result.returncode != 0

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from resources.markdown import markdown_render
-from tests.browser import describe, inert_in_browser
+from tests.browser import describe, documents_inert_in_browser, inert_in_browser
 from tests.clients import client_for
 from tests.tools import ROOT
 
@@ -204,3 +204,79 @@ def test_one_unsafe_fragment_among_safe_ones_fails_the_check_and_is_named():
 
     assert "'<img src=x onerror=xss()>' -> " in str(failure.value)
     assert "safe" not in str(failure.value).lower()
+
+
+# Where the article page (resources/pages.py) puts things; each must still be there, once, after
+# the harness touched everything.
+ARTICLE_PAGE_LANDMARKS = [
+    "body > header.site",
+    "body > main",
+    "body > footer",
+    "main > article",
+    "article > .banner h1",
+    "article > .content",
+    "article > .actions",
+]
+
+
+@pytest.mark.django_db
+def test_every_corpus_payload_in_an_article_page_is_inert_in_chromium(
+    settings, public_site, make_user
+):
+    """Each payload is posted as an article's title, description, tag and body (in every place
+    of a body at once), and as its author's picture where it passes as an image address; the
+    article's page (/articles/<slug>) is what chromium loads, whole."""
+    settings.RATE_LIMITS = dict.fromkeys(settings.RATE_LIMITS)
+    settings.FRONTEND_ARTICLE_URL = "https://app.example/article/{slug}"
+    entries = [(e["payload"], MARKUP_PLACES) for e in CORPUS["html"]] + [
+        (e["payload"], ADDRESS_PLACES) for e in CORPUS["urls"]
+    ]
+    pages = []
+    for n, (payload, places) in enumerate(entries):
+        author = client_for(make_user(username=f"author{n}", email=f"author{n}@example.com"))
+        # Refused (not an http(s) address) or kept: either way the page is what is checked.
+        author.put("/api/user", {"user": {"image": payload}}, format="json")
+        article = {
+            "title": payload[:255],
+            "description": payload[:1000],
+            "body": "\n\n".join(place(payload) for place in places),
+            "tagList": [payload[:64]],
+        }
+        created = author.post("/api/articles", {"article": article}, format="json")
+        if "\x00" in payload:
+            assert created.status_code == 422
+            continue
+        assert created.status_code == 201, created.json()
+        page = author.get(f"/articles/{created.json()['article']['slug']}")
+        assert page.status_code == 200
+        pages.append((payload, page.content.decode()))
+
+    outcomes = documents_inert_in_browser([page for _, page in pages], ARTICLE_PAGE_LANDMARKS)
+
+    failures = [
+        f"{payload!r} -> {describe(outcome)}"
+        for (payload, _), outcome in zip(pages, outcomes, strict=True)
+        if not outcome.inert
+    ]
+    assert not failures, "\n".join(failures)
+    assert len(pages) >= 240
+
+
+def test_the_page_harness_catches_a_page_that_runs_script_or_loses_a_landmark():
+    page = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>t</title></head>'
+        "<body><main><p>{}</p></main></body></html>"
+    )
+
+    caught, broken, clean = documents_inert_in_browser(
+        [
+            page.format("<img src=x onerror=xss()>"),
+            page.format("</p></main><main>"),
+            page.format("<b>fine</b>"),
+        ],
+        ["body > main"],
+    )
+
+    assert {e.kind for e in caught.findings} >= {"call"}
+    assert [e.detail for e in broken.findings] == ["the markup broke out of its <section>"]
+    assert clean.inert, describe(clean)

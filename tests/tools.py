@@ -243,6 +243,16 @@ def gunicorn(env: dict[str, str], *, workers: int = 1) -> Iterator[Server]:
         yield server
 
 
+@contextmanager
+def runserver(env: dict[str, str]) -> Iterator[Server]:
+    """Django's development server as `python3 dev.py serve` runs it (DEBUG on), without the
+    reloader, with the given environment."""
+    port = free_port()
+    command = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
+    with _serve(command, port, {"DEBUG": "true", **env}) as server:
+        yield server
+
+
 def nginx_with_lua() -> None:
     """Debian's nginx and its Lua module, which the production front runs."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"

@@ -62,6 +62,30 @@ FEED_WHERE = """AND a.author_id IN (SELECT followee_id FROM resources_follow
 FEED_COUNT = """SELECT coalesce(sum(u.articles_count), 0) FROM resources_follow o
     JOIN resources_user u ON u.id = o.followee_id WHERE o.follower_id = %(viewer)s"""
 
+# Search, as resources/search.py has PostgreSQL do it: the weighted vectors matched against the
+# search box's text, ranked by tier (the whole query in the title, then in the title, description
+# and tags, then anywhere), newest first within a tier; the count of every match alongside.
+QUERY = "websearch_to_tsquery(conduit_search_config(), unaccent(%(search)s))"
+MATCH = f"(a.search_vector || a.search_tags) @@ {QUERY}"
+TIER = f"""CASE WHEN ts_filter(a.search_vector, '{{a}}') @@ {QUERY} THEN 3
+    WHEN ts_filter(a.search_vector || a.search_tags, '{{a,b}}') @@ {QUERY} THEN 2 ELSE 1 END"""
+SEARCH = f"""
+WITH page AS (
+    SELECT a.id, {TIER} AS tier FROM resources_article a
+    WHERE a.status = 'published' AND {MATCH}
+    ORDER BY tier DESC, a.published_at DESC, a.id DESC LIMIT %(limit)s OFFSET %(offset)s
+)
+SELECT c.total, {VIEWER_PASSWORD}, rows.* FROM (
+    SELECT count(*) FROM resources_article a WHERE a.status = 'published' AND {MATCH}
+) c(total)
+LEFT JOIN (
+    SELECT {ARTICLE_COLUMNS}, a.id AS article_id, page.tier
+    FROM page JOIN resources_article a ON a.id = page.id
+    JOIN resources_user u ON u.id = a.author_id
+) rows ON true
+ORDER BY rows.tier DESC, rows.published_at DESC, rows.article_id DESC
+"""
+
 # A reader reaches published articles and their own drafts; their own first when a draft of
 # theirs shares its slug with someone else's published article.
 DETAIL = f"""
@@ -177,7 +201,7 @@ def _page(request: HttpRequest) -> tuple[int, int]:
     return limit, offset
 
 
-def _list(request: HttpRequest, where: str, count: str, extra: dict[str, Any]) -> HttpResponse:
+def _list(request: HttpRequest, sql: str, extra: dict[str, Any]) -> HttpResponse:
     try:
         viewer, fingerprint = _token(request)
         limit, offset = _page(request)
@@ -185,7 +209,7 @@ def _list(request: HttpRequest, where: str, count: str, extra: dict[str, Any]) -
         return _error(422, "Bad request.")
     params = {"viewer": viewer, "limit": limit, "offset": offset, **extra}
     with connection.cursor() as cursor:
-        cursor.execute(LIST.format(where=where, count=count), params)
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
     if not _signed_in(fingerprint, rows[0][1]):
         return _error(401, "Invalid token.")
@@ -197,16 +221,19 @@ def _list(request: HttpRequest, where: str, count: str, extra: dict[str, Any]) -
 def articles(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         return create(request)
+    search = request.GET.get("search")
+    if search:
+        return _list(request, SEARCH, {"search": search})
     tag = request.GET.get("tag")
     if tag:
-        return _list(request, TAG_WHERE, TAG_COUNT, {"tag": tag})
-    return _list(request, "", GLOBAL_COUNT, {})
+        return _list(request, LIST.format(where=TAG_WHERE, count=TAG_COUNT), {"tag": tag})
+    return _list(request, LIST.format(where="", count=GLOBAL_COUNT), {})
 
 
 def feed(request: HttpRequest) -> HttpResponse:
     if "HTTP_AUTHORIZATION" not in request.META:
         return _error(401, "Authentication credentials were not provided.")
-    return _list(request, FEED_WHERE, FEED_COUNT, {})
+    return _list(request, LIST.format(where=FEED_WHERE, count=FEED_COUNT), {})
 
 
 def article(request: HttpRequest, slug: str) -> HttpResponse:

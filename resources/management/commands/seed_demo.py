@@ -250,6 +250,21 @@ def _body(rng: random.Random, topic: str) -> str:
     )
 
 
+def own_counts(tag_names: list[str]) -> dict[str, int]:
+    """The demo content in the database: rows of demo users (and the tags demo articles draw
+    from), never anyone else's."""
+    users = User.objects.filter(email__endswith=f"@{DEMO_EMAIL_DOMAIN}")
+    articles = Article.objects.filter(author__in=users)
+    return {
+        "users": users.count(),
+        "tags": Tag.objects.filter(name__in=tag_names).count(),
+        "articles": articles.count(),
+        "comments": Comment.objects.filter(author__in=users, article__in=articles).count(),
+        "follows": Follow.objects.filter(follower__in=users, followee__in=users).count(),
+        "favorites": Favorite.objects.filter(user__in=users, article__in=articles).count(),
+    }
+
+
 def _batched(items: list[Any], create: Any) -> None:
     for start in range(0, len(items), BATCH):
         create(items[start : start + BATCH])
@@ -286,6 +301,8 @@ class Command(BaseCommand):
             # A bulk load runs longer than the API's per-statement limit allows a request.
             with connection.cursor() as cursor:
                 cursor.execute("SET statement_timeout = 0")
+        names = _tag_names(options["tags"])
+        before = own_counts(names)
         with transaction.atomic():
             users = self._users(counts["users"])
             tags = self._tags(options["tags"])
@@ -298,10 +315,11 @@ class Command(BaseCommand):
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
+        after = own_counts(names)
+        added = ", ".join(f"{after[kind] - before[kind]} {kind}" for kind in after)
+        found = ", ".join(f"{before[kind]} {kind}" for kind in before)
         self.stdout.write(
-            f"Demo content: {User.objects.count()} users, {Article.objects.count()} articles, "
-            f"{Tag.objects.count()} tags, {Favorite.objects.count()} favorites, "
-            f"{Follow.objects.count()} follows, {Comment.objects.count()} comments. "
+            f"Demo content added: {added}. Already there: {found}. "
             f"Demo users sign in with password {DEMO_PASSWORD!r}."
         )
 

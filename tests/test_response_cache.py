@@ -1,0 +1,258 @@
+"""The shared response cache of anonymous reads: what it covers, exact freshness after writes,
+304 without the database, fail-open when the cache is down; in-process and on Redis."""
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from resources import response_cache
+from resources.models import Article, Favorite
+from tests import recipes
+from tests.clients import client_for
+
+pytestmark = pytest.mark.django_db
+
+REDIS_DOWN = {
+    "BACKEND": "django_redis.cache.RedisCache",
+    # Nothing listens on port 1: every call fails at once, and is ignored.
+    "LOCATION": "redis://127.0.0.1:1/0",
+    "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.5},
+}
+
+
+@pytest.fixture(params=["in-process", "redis"])
+def cached(request, settings):
+    """The response cache on, over the in-process cache and over Redis."""
+    if request.param == "redis":
+        space = request.getfixturevalue("redis")
+        settings.CACHES = {"default": space.cache_settings()}
+    settings.RESPONSE_CACHE = True
+    response_cache._bump_owed = False
+    yield
+    response_cache._bump_owed = False
+
+
+@pytest.fixture
+def article(user):
+    article = recipes.article.make(author=user, slug="how-to-train-your-dragon")
+    recipes.comment.make(article=article)
+    return article
+
+
+def headers(response):
+    """Every header but the request's own id."""
+    return sorted((n, v) for n, v in response.items() if n != "X-Request-ID")
+
+
+def anonymous_paths(article):
+    return [
+        "/api/articles",
+        "/api/articles?limit=5&offset=0",
+        f"/api/articles?author={article.author.username}",
+        f"/api/articles/{article.slug}",
+        f"/api/articles/{article.slug}/comments",
+        "/api/tags",
+        f"/api/profiles/{article.author.username}",
+    ]
+
+
+def test_anonymous_reads_are_answered_from_the_cache_alike(
+    cached, api, article, django_assert_num_queries
+):
+    for path in anonymous_paths(article):
+        first = api.get(path)
+        with django_assert_num_queries(0):
+            again = api.get(path)
+            head = api.head(path)
+            revalidated = api.get(path, HTTP_IF_NONE_MATCH=first["ETag"])
+
+        assert first.status_code == again.status_code == head.status_code == 200, path
+        assert again.content == first.content, path
+        assert headers(again) == headers(first), path
+        assert head.content == b"", path
+        assert head["ETag"] == first["ETag"], path
+        assert revalidated.status_code == 304, path
+        assert revalidated["ETag"] == first["ETag"], path
+
+
+def test_a_write_through_the_api_is_seen_by_the_next_anonymous_read(
+    cached, api, other_api, article
+):
+    path = f"/api/articles/{article.slug}"
+    before = api.get(path)
+    assert before.json()["article"]["favoritesCount"] == 0
+
+    other_api.post(f"{path}/favorite")
+    after = api.get(path)
+
+    assert after.json()["article"]["favoritesCount"] == 1
+    assert after["ETag"] != before["ETag"]
+    assert api.get(path, HTTP_IF_NONE_MATCH=before["ETag"]).status_code == 200
+    listed = api.get("/api/articles").json()["articles"][0]
+    assert listed["favoritesCount"] == 1
+
+
+def test_every_kind_of_write_makes_entries_stale(cached, api, user_api, article):
+    comments = f"/api/articles/{article.slug}/comments"
+    api.get(comments)
+    user_api.post(comments, {"comment": {"body": "Second."}}, format="json")
+    assert len(api.get(comments).json()["comments"]) == 2
+
+    api.get("/api/tags")
+    user_api.post(
+        "/api/articles",
+        {"article": {"title": "T", "description": "D", "body": "B", "tagList": ["new"]}},
+        format="json",
+    )
+    assert "new" in api.get("/api/tags").json()["tags"]
+
+    profile = f"/api/profiles/{article.author.username}"
+    api.get(profile)
+    user_api.put("/api/user", {"user": {"bio": "Changed."}}, format="json")
+    assert api.get(profile).json()["profile"]["bio"] == "Changed."
+
+    api.get(f"/api/articles/{article.slug}")
+    user_api.delete(f"/api/articles/{article.slug}")
+    assert api.get(f"/api/articles/{article.slug}").status_code == 404
+
+
+def test_a_write_acknowledged_after_the_read_began_leaves_its_entry_unread(
+    cached, api, article, django_assert_num_queries
+):
+    # The race the version guards against: the read took version v, a write commits and bumps
+    # to v+1 while the read queries, the read stores what it found under v. Nobody reads v again.
+    path = "/api/tags"
+    bumped: list[bool] = []
+
+    def bump_during_the_query(execute, sql, params, many, context):
+        if not bumped:
+            bumped.append(response_cache.bump_version())
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(bump_during_the_query):
+        api.get(path)
+
+    assert bumped == [True]
+    with django_assert_num_queries(1):
+        api.get(path)
+    with django_assert_num_queries(0):
+        api.get(path)
+
+
+def test_signed_in_reads_the_feed_and_errors_are_not_cached(
+    cached, api, user, user_api, article, django_assert_num_queries
+):
+    user_api.get("/api/articles")
+    with django_assert_num_queries(2):
+        user_api.get("/api/articles")
+    user_api.get("/api/articles/feed")
+    with django_assert_num_queries(3):
+        user_api.get("/api/articles/feed")
+
+    assert api.get("/api/articles/not-yet").status_code == 404
+    Article.objects.filter(pk=article.pk).update(slug="not-yet")
+    assert api.get("/api/articles/not-yet").status_code == 200
+
+
+def test_a_malformed_authorization_header_is_not_answered_from_the_cache(cached, api, article):
+    api.get("/api/tags")
+
+    response = api.get("/api/tags", HTTP_AUTHORIZATION="Token nonsense")
+
+    assert response.status_code == 401
+
+
+def test_drafts_stay_their_authors(cached, api, user_api, user):
+    created = user_api.post(
+        "/api/articles",
+        {"article": {"title": "Secret", "description": "D", "body": "B", "status": "draft"}},
+        format="json",
+    )
+    slug = created.json()["article"]["slug"]
+
+    assert user_api.get(f"/api/articles/{slug}").status_code == 200
+    assert api.get(f"/api/articles/{slug}").status_code == 404
+    assert user_api.get(f"/api/articles/{slug}").status_code == 200
+
+
+def test_the_cache_can_be_switched_off(settings, api, article, django_assert_num_queries):
+    settings.RESPONSE_CACHE = False
+    api.get("/api/tags")
+
+    with django_assert_num_queries(1):
+        api.get("/api/tags")
+
+
+def test_with_the_cache_down_reads_and_writes_are_answered_uncached(
+    settings, api, other_user, article, caplog
+):
+    settings.CACHES = {"default": REDIS_DOWN}
+    settings.RESPONSE_CACHE = True
+    settings.RATE_LIMITS = dict.fromkeys(settings.RATE_LIMITS)
+    path = f"/api/articles/{article.slug}"
+    try:
+        assert api.get(path).status_code == 200
+        favorited = client_for(other_user).post(f"{path}/favorite")
+        assert favorited.status_code == 200
+        # The version could not be bumped: this process reads nothing cached until it can.
+        assert response_cache._bump_owed
+        assert "could not be bumped" in caplog.text
+        assert api.get(path).json()["article"]["favoritesCount"] == 1
+    finally:
+        response_cache._bump_owed = False
+
+
+def test_a_process_that_could_not_bump_reads_nothing_cached_until_it_can(
+    cached, api, article, monkeypatch, django_assert_num_queries
+):
+    api.get("/api/tags")
+    response_cache._bump_owed = True
+    bumps: list[str] = []
+
+    def unreachable(key: str) -> None:
+        bumps.append(key)
+
+    monkeypatch.setattr(response_cache.cache, "incr", unreachable)
+
+    with django_assert_num_queries(1):
+        api.get("/api/tags")
+    monkeypatch.undo()
+    with django_assert_num_queries(1):
+        api.get("/api/tags")  # bumped at last: the entry before it is stale
+    with django_assert_num_queries(0):
+        api.get("/api/tags")
+    assert len(bumps) == 1
+
+
+def test_a_lost_version_starts_above_every_earlier_one(cached, api, article):
+    api.get("/api/tags")
+    before = response_cache.current_version()
+    response_cache.cache.delete(response_cache.VERSION_KEY)
+
+    after = response_cache.current_version()
+    assert before is not None
+    assert after is not None
+    assert after > before
+
+
+def test_writes_past_the_api_are_made_visible_by_a_command(cached, api, other_user, article):
+    # A shell or a script writes without the API's bump; `response_cache_bump` does it.
+    path = f"/api/articles/{article.slug}"
+    api.get(path)
+    Favorite.objects.create(user=other_user, article=article)
+    assert api.get(path).json()["article"]["favoritesCount"] == 0
+
+    call_command("response_cache_bump", stdout=io.StringIO())
+
+    assert api.get(path).json()["article"]["favoritesCount"] == 1
+
+
+def test_the_command_fails_loudly_when_the_cache_is_down(settings):
+    settings.CACHES = {"default": REDIS_DOWN}
+    try:
+        with pytest.raises(CommandError, match="unreachable"):
+            call_command("response_cache_bump", stdout=io.StringIO())
+    finally:
+        response_cache._bump_owed = False
