@@ -6,7 +6,7 @@ import pytest
 from resources.conditional import entity_tag, match, none_match, parse_entity_tags
 from resources.models import Article, Favorite, User
 from tests import recipes
-from tests.clients import client_for
+from tests.clients import client_for, http_client
 
 pytestmark = pytest.mark.django_db
 
@@ -315,7 +315,8 @@ def test_put_user_honours_if_match_and_answers_the_etag_of_its_new_token(user, u
     assert User.objects.get(pk=user.pk).bio == "Kept."
     # The answer carries a new token: the ETag is what GET /user answers with that token.
     token = written.json()["user"]["token"]
-    after = user_api.get("/api/user", HTTP_AUTHORIZATION=f"Token {token}")
+    # A client of its own: user_api's credentials would take the place of the header given.
+    after = http_client().get("/api/user", HTTP_AUTHORIZATION=f"Token {token}")
     assert written["ETag"] == after["ETag"]
     assert written.content == after.content
 
