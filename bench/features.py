@@ -105,8 +105,10 @@ def main() -> None:
                             f"  round {round_number + 1} {endpoint.name:15} {measured:8.1f} {name}"
                         )
     finally:
+        # All at once: each drains for GUNICORN_DRAIN_SECONDS before it stops.
         for server, _ in servers.values():
             server.terminate()
+        for server, _ in servers.values():
             server.wait()
 
     names = [e.name for e in endpoints]
