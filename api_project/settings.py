@@ -99,6 +99,10 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "resources.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # ETags, 304, HEAD and the shared cache of anonymous reads (resources/conditional.py). Before
+    # the middleware below: an answer from the cache skips them, and carries the headers they
+    # gave it when it was stored.
+    "resources.conditional.ConditionalRequestMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -106,8 +110,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Last, next to the views: ETags, 304, HEAD and the shared cache (resources/conditional.py).
-    "resources.conditional.ConditionalRequestMiddleware",
 ]
 
 ROOT_URLCONF = "api_project.urls"
@@ -393,6 +395,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "resources.schema.close_response_objects",
+        "resources.schema_retries.describe_retries_and_pages",
     ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {

@@ -197,9 +197,25 @@ class Loader:
         self.sizes = sizes
         self.log = log
         self.started = time.perf_counter()
+        self.cpu_started = time.process_time()
+        self.backend = 0
 
     def step(self, what: str) -> None:
-        self.log(f"  {time.perf_counter() - self.started:6.1f} s  {what}", flush=True)
+        self.log(
+            f"  {time.perf_counter() - self.started:6.1f} s  {what}"
+            f"  (CPU s: loader {time.process_time() - self.cpu_started:.1f},"
+            f" PostgreSQL {self.backend_cpu():.1f})",
+            flush=True,
+        )
+
+    def backend_cpu(self) -> float:
+        """CPU seconds of the PostgreSQL process serving the load, when it runs on this machine:
+        on a machine shared with other work, wall time says little about the load's own cost."""
+        try:
+            fields = Path(f"/proc/{self.backend}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return float("nan")
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def load(self) -> bool:
         """Loads the data set; False when the database already holds it."""
@@ -214,6 +230,8 @@ class Loader:
                 )
         with transaction.atomic(), connection.cursor() as cursor:
             self.cursor = cursor
+            cursor.execute("SELECT pg_backend_pid()")
+            self.backend = cursor.fetchone()[0]
             cursor.execute("SET LOCAL statement_timeout = 0")
             cursor.execute("SET LOCAL synchronous_commit = off")
             cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
@@ -565,7 +583,11 @@ def main() -> None:
     started = time.perf_counter()
     print(f"Loading {sizes} into {connection.settings_dict['NAME']} ...", flush=True)
     if Loader(sizes).load():
-        print(f"Loaded in {time.perf_counter() - started:.0f} s.")
+        load = " / ".join(f"{n:.1f}" for n in os.getloadavg())
+        print(
+            f"Loaded in {time.perf_counter() - started:.0f} s"
+            f" (load average of the machine, 1 / 5 / 15 min: {load})."
+        )
     else:
         print("Already loaded: nothing to do.")
 

@@ -4,7 +4,8 @@
 
 Each plan should read its page off an index: article_recent_idx (the global list, deep pages),
 article_tag_recent_idx (a tag), favorite_recent_idx (a reader's favorites),
-article_author_recent_idx (an author, the feed), tag_popular_idx (the tags).
+article_author_recent_idx (an author, the feed), tag_popular_idx (the tags); a search reads
+its matches off article_search_idx (GIN) and ranks them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+
+# The benchmark's search (bench/run.py).
+SEARCH = "kubernetes patterns that scale"
 
 
 def main() -> None:
@@ -35,13 +40,15 @@ def main() -> None:
     from resources.listing import PageKind, _page_query
     from resources.models import Article, Tag, User
     from resources.querysets import _popular_tags_query
+    from resources.search import search_values
 
     reader = User.objects.annotate(n=Count("followees")).filter(n__gte=15).order_by("pk")[0]
     tag = Tag.objects.order_by("-articles_count", "name")[10].name
     author = Article.objects.published().order_by("-published_at")[0].author.username
 
     def kind(signed_in=False, feed=False, own=False, status="", offset=0, **filters):
-        given = {name: filters.get(name, False) for name in ("tag", "author", "favorited")}
+        names = ("tag", "author", "favorited", "search")
+        given = {name: filters.get(name, False) for name in names}
         return PageKind("default", signed_in, feed, own, status, **given, offset=offset, limit=20)
 
     cases = {
@@ -54,8 +61,11 @@ def main() -> None:
         "feed": kind(signed_in=True, feed=True),
         "own": kind(signed_in=True, own=True),
         "own_drafts": kind(signed_in=True, own=True, status="draft"),
+        "search": kind(search=True),
+        "search_signed_in": kind(signed_in=True, search=True),
+        "search_deep_page": kind(search=True, offset=200),
     }
-    values = (reader.pk, tag, author, reader.username)
+    values = (reader.pk, tag, author, reader.username, *search_values(SEARCH, connection.vendor))
     target = ROOT / "bench" / "plans" / args.database
     target.mkdir(parents=True, exist_ok=True)
     for name, page_kind in cases.items():

@@ -2,11 +2,12 @@
 the same PostgreSQL data, each served by gunicorn with 2 workers, driven by wrk on loopback.
 
     .venv/bin/python bench/run.py                   # 50,000 articles (loads them the first time)
-    .venv/bin/python bench/run.py --articles 1000000 --endpoints list_anonymous,feed,deep_page
+    .venv/bin/python bench/run.py --articles 50000,1000000 --endpoints list_anonymous,search
 
 Needs PostgreSQL (127.0.0.1:5432, user postgres) and Redis (127.0.0.1:6379) running, and wrk
-(apt-get install wrk). Prints one table: requests/s, p50 and p99 latency, SQL statements per
-request, worker memory, and our throughput as a percentage of the comparator's.
+(apt-get install wrk). Prints one table per size: requests/s, p50 and p99 latency, SQL statements
+per request, worker memory, and our throughput as a percentage of the comparator's; with several
+sizes, a table of the lists' and search's p50 at each. Data sets are loaded by bench/load.py.
 """
 
 from __future__ import annotations
@@ -322,6 +323,12 @@ def same_bytes(ours: str, theirs: str, endpoints: list[Endpoint], token: str) ->
     return different
 
 
+# Lists and search should answer as fast at 1,000,000 articles as at 50,000: p50 at the larger
+# size within this factor of p50 at the smaller one.
+FLAT_WITH_SIZE = 1.5
+FLAT_ENDPOINTS = ("list_anonymous", "list_signed_in", "tag_filter", "feed", "deep_page", "search")
+
+
 def benchmarked(given: dict[str, Any]) -> list[Endpoint]:
     """The endpoints measured, with the arguments `fixtures()` chose (bench/profile.py profiles
     the same ones)."""
@@ -339,38 +346,19 @@ def benchmarked(given: dict[str, Any]) -> list[Endpoint]:
     ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--articles", type=int, default=50_000)
-    parser.add_argument("--users", type=int, default=1_000)
-    parser.add_argument("--tags", type=int, default=500)
-    parser.add_argument("--favorites", type=int, default=None, help="default: 4 per article")
-    parser.add_argument("--follows", type=int, default=20_000)
-    parser.add_argument("--database", help="database name (default conduit_bench_<articles>)")
-    parser.add_argument("--duration", type=int, default=8, help="seconds per measured run")
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--endpoints", default="", help="comma-separated subset")
-    parser.add_argument(
-        "--port", type=int, default=8810, help="ours on this port, the comparator on the next"
-    )
-    parser.add_argument(
-        "--redis-url", default="redis://127.0.0.1:6379/12", help="our rate limits' Redis"
-    )
-    parser.add_argument(
-        "--skip-load", action="store_true", help="use the database as it is (already loaded)"
-    )
-    parser.add_argument(
-        "--mixed",
-        action="store_true",
-        help="run the mixed load of bench/mixed.py (50 users, 80%% reads, 20%% writes) instead",
-    )
-    args = parser.parse_args()
-    args.favorites = args.favorites if args.favorites is not None else 4 * args.articles
+@dataclass
+class Run:
+    articles: int
+    endpoints: list[Endpoint]
+    results: dict[tuple[str, str], Measure]
 
+
+def load_average() -> str:
+    return " / ".join(f"{n:.1f}" for n in os.getloadavg())
+
+
+def measure(args: argparse.Namespace) -> Run:
+    """Loads (if needed) and benchmarks one data set; prints its table."""
     url = prepare_database(args)
     if args.mixed:
         sys.path.insert(0, str(ROOT))
@@ -405,6 +393,7 @@ def main() -> None:
         ),
     }
     results = {(e.name, s): Measure() for e in endpoints for s in servers}
+    load_before = load_average()
     try:
         different = same_bytes(servers["ours"][1], servers["comparator"][1], endpoints, token)
         print(
@@ -441,7 +430,8 @@ def main() -> None:
     print(
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, {python}; "
         f"{args.articles:,} articles; wrk {args.connections} connections, "
-        f"{args.duration} s x {args.rounds} rounds (medians); gunicorn 2 workers each"
+        f"{args.duration} s x {args.rounds} rounds (medians); gunicorn 2 workers each; "
+        f"load average (1 / 5 / 15 min) {load_before} before, {load_average()} after"
     )
     header = (
         "| endpoint | ours req/s | comparator req/s | ours % | target | ours p50 / p99 ms "
@@ -464,8 +454,89 @@ def main() -> None:
         )
     print(
         f"\nWorker memory (RSS, largest worker): ours {memory['ours']:.0f} MB "
-        f"(target <= {MEMORY_TARGET_MB} MB), comparator {memory['comparator']:.0f} MB"
+        f"(target <= {MEMORY_TARGET_MB} MB), comparator {memory['comparator']:.0f} MB\n",
+        flush=True,
     )
+    return Run(args.articles, endpoints, results)
+
+
+def flat_with_size(small: Run, large: Run) -> None:
+    """p50 of the lists and search at the larger size against the smaller one."""
+    print(
+        f"p50 at {large.articles:,} articles against {small.articles:,} "
+        f"(target: within {FLAT_WITH_SIZE}x)"
+    )
+    print(
+        f"| endpoint | ours p50 ms at {small.articles:,} | at {large.articles:,} | ours ratio "
+        "| target | comparator p50 ms | comparator ratio |"
+    )
+    print("|" + "---|" * 7)
+    names = [e.name for e in small.endpoints if e.name in FLAT_ENDPOINTS]
+    for name in names:
+        if (name, "ours") not in large.results:
+            continue
+        ours_small, ours_large, their_small, their_large = (
+            statistics.median(run.results[(name, server)].p50)
+            for server in ("ours", "comparator")
+            for run in (small, large)
+        )
+        verdict = "met" if ours_large / ours_small <= FLAT_WITH_SIZE else "MISSED"
+        print(
+            f"| {name} | {ours_small:.1f} | {ours_large:.1f} | {ours_large / ours_small:.2f}x"
+            f" | {verdict} | {their_small:.1f} / {their_large:.1f}"
+            f" | {their_large / their_small:.2f}x |"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--articles",
+        default="50000",
+        help="articles to load; several sizes, comma-separated (50000,1000000), are benchmarked "
+        "one after the other and their lists' p50 compared",
+    )
+    parser.add_argument("--users", type=int, default=1_000)
+    parser.add_argument("--tags", type=int, default=500)
+    parser.add_argument("--favorites", type=int, default=None, help="default: 4 per article")
+    parser.add_argument("--follows", type=int, default=20_000)
+    parser.add_argument(
+        "--database", help="database name (default conduit_bench_<articles>); one per size"
+    )
+    parser.add_argument("--duration", type=int, default=8, help="seconds per measured run")
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--endpoints", default="", help="comma-separated subset")
+    parser.add_argument(
+        "--port", type=int, default=8810, help="ours on this port, the comparator on the next"
+    )
+    parser.add_argument(
+        "--redis-url", default="redis://127.0.0.1:6379/12", help="our rate limits' Redis"
+    )
+    parser.add_argument(
+        "--skip-load", action="store_true", help="use the database as it is (already loaded)"
+    )
+    parser.add_argument(
+        "--mixed",
+        action="store_true",
+        help="run the mixed load of bench/mixed.py (50 users, 80%% reads, 20%% writes) instead",
+    )
+    args = parser.parse_args()
+    sizes = [int(n) for n in args.articles.split(",")]
+    databases = args.database.split(",") if args.database else [None] * len(sizes)
+    if len(databases) != len(sizes):
+        parser.error("--database names one database per size in --articles")
+    runs = []
+    for size, database in zip(sizes, databases, strict=True):
+        one = argparse.Namespace(**vars(args))
+        one.articles, one.database = size, database
+        one.favorites = args.favorites if args.favorites is not None else 4 * size
+        runs.append(measure(one))
+    for larger in runs[1:]:
+        flat_with_size(runs[0], larger)
 
 
 if __name__ == "__main__":

@@ -80,7 +80,9 @@ def token_user(token: str) -> User:
     # A request that reads the primary (one that may write) takes only what was read there.
     if known is not None and known[0] > now and known[1] in (DEFAULT_DB_ALIAS, _user_alias()):
         _, alias, values = known
-        return User.from_db(alias, SIGNED_IN_USER_FIELDS, values)
+        remembered = User.from_db(alias, SIGNED_IN_USER_FIELDS, values)
+        setattr(remembered, _REMEMBERED, True)
+        return remembered
     subject, fingerprint, expiry = _token_claims(token)
     user = User.objects.active(subject)
     if user is None or not constant_time_compare(fingerprint, _password_fingerprint(user)):
@@ -94,6 +96,16 @@ def token_user(token: str) -> User:
         until = now + min(seconds, expiry - time.time())
         _verified[token] = (until, user._state.db or DEFAULT_DB_ALIAS, values)
     return user
+
+
+_REMEMBERED = "_conduit_token_remembered"
+
+
+def is_remembered(user: User) -> bool:
+    """Whether `user` is this process's copy of a token's user rather than a fresh read: an
+    answer that shows the user's own columns reads them again, since another process may have
+    changed them within TOKEN_USER_CACHE_SECONDS."""
+    return getattr(user, _REMEMBERED, False)
 
 
 def _user_alias() -> str:

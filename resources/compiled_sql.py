@@ -9,7 +9,8 @@ converters.
 
 A sentinel is a value no request can hold (`SENTINEL_ID` is a negative id; `sentinel_text()`
 holds NUL characters, which the API refuses in every text it takes and PostgreSQL cannot even
-store), so a parameter equal to one is always the request's slot. A value only becomes a
+store; a cursor's sentinel time is a microsecond after the year 1 began, which no article's
+time is), so a parameter equal to one is always the request's slot. A value only becomes a
 parameter as it is given, though: a lookup that transforms it (`icontains` wraps it in `%`) would
 hide the sentinel, which is why each compiled query is checked against its plain queryset.
 
@@ -24,6 +25,7 @@ What guards this module:
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db import connections
@@ -50,7 +52,9 @@ class CompiledQuery:
         self.slots = [
             (position, sentinels.index(value))
             for position, value in enumerate(params)
-            if isinstance(value, (int, str)) and not isinstance(value, bool) and value in sentinels
+            if isinstance(value, (int, str, datetime))
+            and not isinstance(value, bool)
+            and value in sentinels
         ]
         selected = compiler.select[: compiler.col_count]
         self.columns = [column for column, _, _ in selected]

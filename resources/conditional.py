@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.utils.cache import patch_vary_headers
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
 from rest_framework.exceptions import APIException
 
@@ -125,7 +126,7 @@ def _not_modified(response: HttpResponse) -> HttpResponse:
 
 
 class ConditionalRequestMiddleware:
-    """The last middleware before the views, for paths under /api/:
+    """For paths under /api/:
 
     - every 200 or 201 answer with a body gets a strong ETag (also write answers: the ETag a
       GET would answer right after);
@@ -152,11 +153,10 @@ class ConditionalRequestMiddleware:
         return response
 
     def _through_cache(self, request: HttpRequest) -> HttpResponse:
-        version = response_cache.current_version()
-        if version is None:
+        found = response_cache.lookup(request)
+        if found is None:
             return self._finish(request, self.get_response(request))
-        key = response_cache.entry_key(version, request)
-        entry = response_cache.entry_get(key)
+        version, digest, entry = found
         if entry is None:
             # The version was read before the database is: see resources/response_cache.py.
             # Read from the primary, so no replica's lag is kept in the cache.
@@ -167,7 +167,7 @@ class ConditionalRequestMiddleware:
                 entry = response_cache.Entry(
                     etag=response["ETag"], headers=tuple(response.items()), body=response.content
                 )
-                response_cache.entry_set(key, entry)
+                response_cache.entry_set(response_cache.entry_key(version, digest), entry)
             return self._finish(request, response)
         response = HttpResponse(entry.body, status=status.HTTP_200_OK)
         for name, value in entry.headers:
@@ -201,3 +201,58 @@ class ConditionalRequestMiddleware:
             response["Content-Length"] = str(len(response.content))
             response.content = b""
         return response
+
+
+# --- The contract (drf-spectacular, through resources/schema.py) ------------------------------
+
+# The writes that honour If-Match, by operation id.
+IF_MATCH_OPERATIONS = frozenset({"UpdateArticle", "DeleteArticle", "UpdateCurrentUser"})
+
+IF_NONE_MATCH_PARAMETER = OpenApiParameter(
+    "If-None-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description="ETags of representations the client holds (`*`, or a comma-separated list; "
+    "`W/` tags compare weakly): when one is current, the answer is 304 without a body.",
+)
+IF_MATCH_PARAMETER = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description="Write only if the resource is still as read: the ETag of its GET by the same "
+    "reader (or `*`). A stale one gets 412 and nothing is written. Without it, the write "
+    "goes ahead as before.",
+)
+_STRING = {"schema": {"type": "string"}}
+ETAG_HEADER = {
+    "ETag": {
+        "description": "Strong entity tag of this body (per reader), for If-None-Match and "
+        "If-Match.",
+        **_STRING,
+    }
+}
+READ_HEADERS = {
+    **ETAG_HEADER,
+    "Cache-Control": {
+        "description": "`private, no-cache` with Authorization, `public, no-cache` without "
+        "(plus `s-maxage` where the server is configured for a CDN).",
+        **_STRING,
+    },
+    "Vary": {"description": "Includes `Authorization` and `Origin`.", **_STRING},
+}
+
+
+def describe_responses(method: str, responses: dict[str, Any]) -> None:
+    """Adds the caching headers to an operation's success answers, and its 304."""
+    for code in ("200", "201"):
+        if code in responses and "content" in responses[code]:
+            headers = READ_HEADERS if method == "GET" else ETAG_HEADER
+            responses[code]["headers"] = {**responses[code].get("headers", {}), **headers}
+    if method == "GET":
+        responses["304"] = {
+            "description": "Not modified: `If-None-Match` names the current ETag. No body.",
+            "headers": READ_HEADERS,
+        }
+        ordered = sorted(responses.items())
+        responses.clear()
+        responses.update(ordered)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, cast
 
 from django.contrib.syndication.views import Feed
 from django.http import HttpRequest, HttpResponse
@@ -25,7 +25,18 @@ from resources.rows import ArticleRow
 SITE_NAME = "Conduit"
 
 
-class AtomFeed(Atom1Feed):
+# The date of a feed with no entries: fixed, so that its bytes, and its ETag, stay the same
+# (the framework would say "now", and a reader would never get a 304).
+EMPTY_FEED_DATE = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class StableDates:
+    def latest_post_date(self) -> datetime:
+        items = cast(Any, self).items
+        return cast(Any, super()).latest_post_date() if items else EMPTY_FEED_DATE
+
+
+class AtomFeed(StableDates, Atom1Feed):
     """Atom 1.0 with each entry's HTML as its content, beside the summary."""
 
     def add_item_elements(self, handler: Any, item: dict[str, Any]) -> None:
@@ -33,7 +44,7 @@ class AtomFeed(Atom1Feed):
         handler.addQuickElement("content", item["content"], {"type": "html"})
 
 
-class RssFeed(Rss201rev2Feed):
+class RssFeed(StableDates, Rss201rev2Feed):
     """RSS 2.0 with each item's HTML in content:encoded, beside the description."""
 
     def rss_attributes(self) -> dict[str, str]:

@@ -281,10 +281,10 @@ def replayed_response(record: dict[str, Any]) -> HttpResponse:
     return response
 
 
+# A view mixin: every POST takes an Idempotency-Key (see the module's docstring). The check runs
+# once the request is authenticated, allowed and counted against rate limits. (A comment, not a
+# docstring: drf-spectacular would show a docstring as the description of every operation.)
 class IdempotentPostMixin:
-    """A view mixin: every POST takes an Idempotency-Key (see the module's docstring). The
-    check runs once the request is authenticated, allowed and counted against rate limits."""
-
     idempotent: IdempotentRequest | None = None
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:

@@ -117,7 +117,8 @@ def _list_page(
     request: HttpRequest, *, heading: str, canonical: str, feed_url: str, articles: Any, **extra
 ) -> HttpResponse:
     rows = [
-        {**row, "url": public_url("article-page", row["slug"])} for row in articles.syndicated()
+        {**row, "url": public_url("article-page", row["slug"])}
+        for row in articles.syndicated(body=False)
     ]
     context = {
         "heading": heading,

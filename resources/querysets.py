@@ -136,10 +136,11 @@ class ArticleQuerySet(QuerySet):
     def published(self) -> ArticleQuerySet:
         return self.filter(models.PUBLISHED)
 
-    def syndicated(self) -> ArticleQuerySet:
+    def syndicated(self, *, body: bool = True) -> ArticleQuerySet:
         """A feed's entries: the newest published articles, as an anonymous reader reads them
-        (their HTML, tags and author), in one statement."""
-        return self.published().with_viewer(AnonymousUser()).newest_first()[:FEED_ENTRIES]
+        (their HTML unless `body` is false, tags and author), in one statement."""
+        rows = self.published().with_viewer(AnonymousUser(), body=body)
+        return rows.newest_first()[:FEED_ENTRIES]
 
     def published_count(self) -> int:
         """How many articles are published, from the counter row the triggers keep."""

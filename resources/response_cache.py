@@ -19,10 +19,13 @@ import logging
 import re
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.http import HttpRequest
+from django_redis.cache import RedisCache
+from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
@@ -107,17 +110,65 @@ def bump_version() -> bool:
     return True
 
 
-def entry_key(version: int, request: HttpRequest) -> str:
+def request_digest(request: HttpRequest) -> str:
     # The path with its query string as sent, and the Accept header (which decides the answer
     # in content negotiation); GET and HEAD share an entry.
     identity = f"{request.get_full_path()}\n{request.META.get('HTTP_ACCEPT', '')}"
-    digest = hashlib.blake2b(identity.encode("utf-8", "surrogateescape"), digest_size=16)
-    return ENTRY_KEY.format(version=version, digest=digest.hexdigest())
+    return hashlib.blake2b(identity.encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
 
 
-def entry_get(key: str) -> Entry | None:
-    entry = cache.get(key)
-    return entry if isinstance(entry, Entry) else None
+def entry_key(version: int, digest: str) -> str:
+    return ENTRY_KEY.format(version=version, digest=digest)
+
+
+def _entry(value: Any) -> Entry | None:
+    return value if isinstance(value, Entry) else None
+
+
+# On Redis, the version and the entry stored under it are read in one round trip, atomically.
+_LOOKUP_SCRIPT = """
+local version = redis.call('GET', KEYS[1])
+if not version then return false end
+return {version, redis.call('GET', ARGV[1] .. version .. ARGV[2])}
+"""
+_scripts: dict[int, Any] = {}
+
+
+def _redis_lookup(backend: RedisCache, digest: str) -> tuple[int, Entry | None] | None:
+    client = backend.client
+    redis = client.get_client(write=False)
+    script = _scripts.get(id(redis))
+    if script is None:
+        script = _scripts[id(redis)] = redis.register_script(_LOOKUP_SCRIPT)
+    # The entry's full key, as the cache makes it, cut around the version.
+    before, _, after = str(backend.make_key(entry_key(0, digest))).rpartition(f":0:{digest}")
+    version_key = backend.make_key(VERSION_KEY)
+    try:
+        found = script(keys=[version_key], args=[f"{before}:", f":{digest}{after}"])
+    except RedisError:
+        logger.warning("The response cache is unreachable", exc_info=True)
+        return None
+    if not found:
+        version = current_version()
+        return None if version is None else (version, None)
+    version, value = found
+    return int(version), None if value is None else _entry(client.decode(value))
+
+
+def lookup(request: HttpRequest) -> tuple[int, str, Entry | None] | None:
+    """The content version, the request's digest and its entry under that version (None when
+    there is none); None altogether when the cache is unreachable or owes a bump."""
+    digest = request_digest(request)
+    if _bump_owed and not bump_version():
+        return None
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if isinstance(backend, RedisCache):
+        found = _redis_lookup(backend, digest)
+        return None if found is None else (found[0], digest, found[1])
+    version = current_version()
+    if version is None:
+        return None
+    return version, digest, _entry(cache.get(entry_key(version, digest)))
 
 
 def entry_set(key: str, entry: Entry) -> None:

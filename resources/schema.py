@@ -9,6 +9,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
 
+from resources import conditional
 from resources.permissions import IsAuthorOrReadOnly
 from resources.throttling import CacheCounterThrottle
 from serializers_templates.errors import GenericErrorModelSerializer
@@ -46,6 +47,7 @@ ERROR_DESCRIPTIONS = {
     411: "A body without `Content-Length` (chunked), on a server that cannot read one so.",
     413: "The body is larger than the configured limit (1 MB by default).",
     415: "The body is not `application/json`.",
+    412: "`If-Match` names no current ETag of the resource: it changed since it was read.",
     422: "A parameter or field is invalid; each is named with its messages.",
     429: "Too many requests; retry after the number of seconds in `Retry-After`.",
     503: "The database is unreachable or too slow; retry after `Retry-After` seconds.",
@@ -82,6 +84,15 @@ class ConduitAutoSchema(AutoSchema):
             operation["security"] = []
         return operation
 
+    def get_override_parameters(self) -> list[Any]:
+        # The conditional request headers (resources/conditional.py), as header parameters.
+        parameters = list(super().get_override_parameters())
+        if self.method == "GET":
+            parameters.append(conditional.IF_NONE_MATCH_PARAMETER)
+        if self.get_operation_id() in conditional.IF_MATCH_OPERATIONS:
+            parameters.append(conditional.IF_MATCH_PARAMETER)
+        return parameters
+
     def error_statuses(self) -> list[int]:
         has_body = self.method in ("POST", "PUT") and self.get_request_serializer() is not None
         has_query = any(p.get("in") == "query" for p in self._get_parameters())
@@ -96,6 +107,8 @@ class ConduitAutoSchema(AutoSchema):
             statuses.append(403)
         if "{" in self.path:
             statuses.append(404)
+        if self.get_operation_id() in conditional.IF_MATCH_OPERATIONS:
+            statuses.append(412)
         if any(
             isinstance(t, CacheCounterThrottle) and t.applies_to(self.method)
             for t in self.view.get_throttles()
@@ -115,6 +128,8 @@ class ConduitAutoSchema(AutoSchema):
             )
             if status in ERROR_HEADERS:
                 response["headers"] = ERROR_HEADERS[status]
+        if direction == "response":
+            conditional.describe_responses(self.method, responses)
         return responses
 
 

@@ -116,7 +116,10 @@ def search_values(text: str, vendor: str) -> tuple[str, str, str]:
     )
 
 
-POSTGRESQL_QUERY = "websearch_to_tsquery(conduit_search_config(), unaccent(%s))"
+# A scalar subquery, so that PostgreSQL parses and stems the search box's text once per statement
+# (an InitPlan) rather than once per matching row in the recheck, the count and the ranking:
+# unaccent() is only STABLE, so the call itself is not folded into a constant.
+POSTGRESQL_QUERY = "(SELECT websearch_to_tsquery(conduit_search_config(), unaccent(%s)))"
 
 
 def postgresql_config_sql(config: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any, cast
 from xml.sax.saxutils import escape
 
@@ -57,12 +58,15 @@ class PublicSitemap(Sitemap):
         start = (page - 1) * self.limit
         return iter(cast(Sequence[Any], self.items())[start : start + self.limit])
 
+    @cached_property
+    def base(self) -> str:
+        return public_base_url()
+
     def entry(self, item: Any) -> str:
         """One <url> element."""
         lastmod = self.lastmod(item)
         when = f"<lastmod>{w3c_datetime(lastmod)}</lastmod>" if lastmod else ""
-        location = escape(public_base_url() + self.location(item))
-        return f"<url><loc>{location}</loc>{when}</url>\n"
+        return f"<url><loc>{escape(self.base + self.location(item))}</loc>{when}</url>\n"
 
     def lastmod(self, item: Any) -> datetime | None:
         return None
@@ -94,8 +98,13 @@ class ArticlesSitemap(PublicSitemap):
     def page_items(self, page: int) -> Iterator[tuple[str, datetime]]:
         return Article.objects.sitemap_page(offset=(page - 1) * self.limit, limit=self.limit)
 
+    @cached_property
+    def prefix(self) -> str:
+        # Resolved once, not once per row: slugs are URL-safe as they are (SLUG_PATTERN).
+        return reverse("article-page", args=["-"])[:-1]
+
     def location(self, item: tuple[str, datetime]) -> str:
-        return reverse("article-page", args=[item[0]])
+        return self.prefix + item[0]
 
     def lastmod(self, item: tuple[str, datetime]) -> datetime:
         return item[1]
@@ -113,8 +122,13 @@ class ProfilesSitemap(PublicSitemap):
     def page_items(self, page: int) -> Iterator[str]:
         return User.objects.sitemap_page(offset=(page - 1) * self.limit, limit=self.limit)
 
+    @cached_property
+    def prefix(self) -> str:
+        # Resolved once: usernames are URL-safe as they are (USERNAME_PATTERN).
+        return reverse("profile-page", args=["-"])[:-1]
+
     def location(self, item: str) -> str:
-        return reverse("profile-page", args=[item])
+        return self.prefix + item
 
 
 SITEMAPS: dict[str, type[PublicSitemap]] = {

@@ -79,9 +79,9 @@ def add_rate_limit_headers(request: Request | HttpRequest, response: Any) -> Non
         response["RateLimit"] = ", ".join(limit.limit_item() for limit in limits)
 
 
+# A view mixin: every answer (a 429 too) says where the client stands. (A comment, not a
+# docstring, as for IdempotentPostMixin.)
 class RateLimitHeadersMixin:
-    """A view mixin: every answer (a 429 too) says where the client stands."""
-
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
         add_rate_limit_headers(request, response)

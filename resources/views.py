@@ -16,14 +16,14 @@ from drf_spectacular.utils import (
 )
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import AuthenticationFailed, NotFound
 from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 
 from resources import services
-from resources.authentication import token_issue
+from resources.authentication import is_remembered, token_issue
 from resources.conditional import if_match_check
 from resources.idempotency import IdempotentPostMixin
 from resources.listing import ArticleListing
@@ -281,7 +281,14 @@ class CurrentUserViewSet(ConduitViewSet):
         responses={200: UserResponseSerializer},
     )
     def retrieve(self, request: Request) -> Response:
-        return user_response(signed_in(request), str(request.auth))
+        user = signed_in(request)
+        if is_remembered(user):
+            # The user's own columns, as they are now: the copy may be a few seconds old.
+            fresh = User.objects.active(user.pk)
+            if fresh is None:
+                raise AuthenticationFailed("Invalid token.")
+            user = fresh
+        return user_response(user, str(request.auth))
 
     @extend_schema(
         operation_id="UpdateCurrentUser",

@@ -5,6 +5,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from resources.cursors import CURSOR_MAX_LENGTH, InvalidCursor, Order, decode
 from resources.models import (
     BODY_MAX_LENGTH,
     DESCRIPTION_MAX_LENGTH,
@@ -20,6 +21,7 @@ from serializers_templates.base import ResponseModelSerializer, ResponseSerializ
 from serializers_templates.fields import (
     QueryChoiceField,
     QueryIntegerField,
+    QueryStringField,
     StringField,
     TimestampField,
 )
@@ -198,7 +200,10 @@ class QuerySerializer(serializers.Serializer):
 
 class PageQuerySerializer(QuerySerializer):
     """The page of a list: a non-integer, a limit below 1 or a negative offset is a 422; a limit
-    above the maximum is clamped to it."""
+    above the maximum is clamped to it. A page starts at an offset or after a cursor, not both."""
+
+    # The order of the list, which its cursors hold.
+    cursor_order: Order = "published"
 
     limit = QueryIntegerField(
         required=False,
@@ -215,8 +220,29 @@ class PageQuerySerializer(QuerySerializer):
         help_text="The number of articles to skip before starting to collect the result set.",
     )
 
+    cursor = QueryStringField(
+        required=False,
+        max_length=CURSOR_MAX_LENGTH,
+        help_text="Where the page starts: the `nextCursor` of the previous page (opaque). "
+        "Articles published meanwhile neither shift nor repeat the pages after it. Instead of "
+        "`offset` (which may only be 0 with it).",
+    )
+
     def validate_limit(self, value: int) -> int:
         return min(value, MAX_LIMIT)
+
+    def validate_cursor(self, value: str) -> Any:
+        try:
+            return decode(value, self.cursor_order)
+        except InvalidCursor as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # An offset of 0 skips nothing, and clients generated from the schema send it (its
+        # default) with every request; any other offset contradicts the cursor.
+        if "cursor" in attrs and attrs.get("offset"):
+            raise serializers.ValidationError({"cursor": ["Give cursor or offset, not both."]})
+        return attrs
 
 
 SEARCH_HELP = (
@@ -250,6 +276,14 @@ class ArticleListQuerySerializer(PageQuerySerializer):
         required=False, allow_blank=True, max_length=SEARCH_MAX_LENGTH, help_text=SEARCH_HELP
     )
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
+        if "cursor" in attrs and attrs.get("search"):
+            raise serializers.ValidationError(
+                {"cursor": ["A search is ordered by relevance and pages by offset only."]}
+            )
+        return attrs
+
 
 # The reader's own articles: all of them, or those of one status.
 OWN_ARTICLE_STATUSES = ["all", *ArticleStatus.values]
@@ -257,6 +291,8 @@ OWN_ARTICLE_STATUSES = ["all", *ArticleStatus.values]
 
 class OwnArticlesQuerySerializer(PageQuerySerializer):
     """The reader's own articles, drafts included, and their page."""
+
+    cursor_order: Order = "updated"
 
     status = QueryChoiceField(
         choices=OWN_ARTICLE_STATUSES,

@@ -81,6 +81,10 @@ class QueryChoiceField(StrictQueryValueMixin, serializers.ChoiceField):
     pass
 
 
+class QueryStringField(StrictQueryValueMixin, StringField):
+    pass
+
+
 class QueryIntegerField(StrictQueryValueMixin, serializers.IntegerField):
     """An integer query parameter, taken strictly: ASCII digits with an optional minus sign (no
     spaces, signs or decimals that int() would forgive)."""

@@ -229,7 +229,7 @@ def test_feed_is_never_shadowed_by_an_article(user, user_api):
     response = user_api.get("/api/articles/feed")
 
     assert response.status_code == 200
-    assert response.json() == {"articles": [], "articlesCount": 0}
+    assert response.json() == {"articles": [], "articlesCount": 0, "nextCursor": None}
 
 
 # --- Read -------------------------------------------------------------------------------------

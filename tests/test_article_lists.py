@@ -37,7 +37,11 @@ def test_articles_created_at_the_same_moment_have_a_stable_order(api, user):
 
 
 def test_an_empty_list(api):
-    assert api.get("/api/articles").json() == {"articles": [], "articlesCount": 0}
+    assert api.get("/api/articles").json() == {
+        "articles": [],
+        "articlesCount": 0,
+        "nextCursor": None,
+    }
 
 
 def test_limit_and_offset_page_through_and_count_stays_the_total(api, user):
@@ -211,7 +215,11 @@ def test_feed_pages_like_the_list(user, other_user, user_api):
 
 
 def test_an_empty_feed(user_api):
-    assert user_api.get("/api/articles/feed").json() == {"articles": [], "articlesCount": 0}
+    assert user_api.get("/api/articles/feed").json() == {
+        "articles": [],
+        "articlesCount": 0,
+        "nextCursor": None,
+    }
 
 
 def test_feed_needs_a_token(api):

@@ -171,9 +171,26 @@ def test_a_change_made_elsewhere_is_seen_within_the_bound(api, user, settings, c
 
     User.objects.filter(pk=user.pk).update(is_active=False)
     clock.advance(4.9)
-    assert api.get("/api/user", HTTP_AUTHORIZATION=f"Token {token}").status_code == 200
+    # The feed needs a reader and shows none of the reader's own columns: the copy serves it.
+    assert api.get("/api/articles/feed", HTTP_AUTHORIZATION=f"Token {token}").status_code == 200
     clock.advance(0.2)
 
+    assert_401(api.get("/api/articles/feed", HTTP_AUTHORIZATION=f"Token {token}"), INVALID_TOKEN)
+
+
+def test_the_current_user_is_read_afresh_even_from_a_remembered_token(api, user, settings):
+    # GET /user shows the user's own columns, so a change made by another process (a PUT /user
+    # served by another worker) shows on the next request, not after the bound.
+    settings.TOKEN_USER_CACHE_SECONDS = 60
+    token = token_issue(user=user)
+    assert api.get("/api/user", HTTP_AUTHORIZATION=f"Token {token}").status_code == 200
+
+    User.objects.filter(pk=user.pk).update(bio="Changed by another worker.")
+    response = api.get("/api/user", HTTP_AUTHORIZATION=f"Token {token}")
+    assert response.status_code == 200
+    assert response.json()["user"]["bio"] == "Changed by another worker."
+
+    User.objects.filter(pk=user.pk).update(is_active=False)
     assert_401(api.get("/api/user", HTTP_AUTHORIZATION=f"Token {token}"), INVALID_TOKEN)
 
 

@@ -2,11 +2,19 @@
 route, and If-Match on the writes that can lose an update (412 when stale)."""
 
 import pytest
+import yaml
 
-from resources.conditional import entity_tag, match, none_match, parse_entity_tags
+from resources.conditional import (
+    IF_MATCH_OPERATIONS,
+    entity_tag,
+    match,
+    none_match,
+    parse_entity_tags,
+)
 from resources.models import Article, Favorite, User
 from tests import recipes
 from tests.clients import client_for, http_client
+from tests.tools import ROOT
 
 pytestmark = pytest.mark.django_db
 
@@ -315,8 +323,9 @@ def test_put_user_honours_if_match_and_answers_the_etag_of_its_new_token(user, u
     assert User.objects.get(pk=user.pk).bio == "Kept."
     # The answer carries a new token: the ETag is what GET /user answers with that token.
     token = written.json()["user"]["token"]
-    # A client of its own: user_api's credentials would take the place of the header given.
-    after = http_client().get("/api/user", HTTP_AUTHORIZATION=f"Token {token}")
+    with_new_token = http_client()
+    with_new_token.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    after = with_new_token.get("/api/user")
     assert written["ETag"] == after["ETag"]
     assert written.content == after.content
 
@@ -362,3 +371,35 @@ def test_weak_and_strong_comparison():
     assert not match('W/"x"', '"x"')
     assert not none_match('"y"', '"x"')
     assert not match('"y"', '"x"')
+
+
+# --- The contract -----------------------------------------------------------------------------
+
+
+def test_the_schema_names_the_conditional_headers_and_answers():
+    schema = yaml.safe_load((ROOT / "openapi.yaml").read_text())
+    operations = [
+        (method, operation)
+        for operations in schema["paths"].values()
+        for method, operation in operations.items()
+        if method in ("get", "post", "put", "delete")
+    ]
+    for method, operation in operations:
+        headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
+        responses = operation["responses"]
+        name = operation["operationId"]
+        if method == "get":
+            assert "If-None-Match" in headers, name
+            assert set(responses["200"]["headers"]) == {"ETag", "Cache-Control", "Vary"}, name
+            assert set(responses["304"]["headers"]) == {"ETag", "Cache-Control", "Vary"}, name
+            assert "content" not in responses["304"], name
+        elif "200" in responses or "201" in responses:
+            success = responses.get("200") or responses["201"]
+            assert "ETag" in success["headers"], name
+        if name in IF_MATCH_OPERATIONS:
+            assert "If-Match" in headers, name
+            assert "412" in responses, name
+        else:
+            assert "If-Match" not in headers, name
+            assert "412" not in responses, name
+    assert {name for _, o in operations for name in [o["operationId"]]} >= IF_MATCH_OPERATIONS

@@ -108,9 +108,17 @@ def test_a_draft_is_absent_from_every_list_count_and_the_tags(user, user_api, ot
 
     for client in (http_client(), other_api, follower, user_api):
         for path in paths:
-            assert client.get(path).json() == {"articles": [], "articlesCount": 0}, path
+            assert client.get(path).json() == {
+                "articles": [],
+                "articlesCount": 0,
+                "nextCursor": None,
+            }, path
         assert client.get("/api/tags").json() == {"tags": []}
-    assert follower.get("/api/articles/feed").json() == {"articles": [], "articlesCount": 0}
+    assert follower.get("/api/articles/feed").json() == {
+        "articles": [],
+        "articlesCount": 0,
+        "nextCursor": None,
+    }
 
 
 def test_publishing_sets_published_at_and_lists_the_article_first(user, user_api, other_api):

@@ -244,3 +244,12 @@ def test_without_public_base_url_the_feeds_are_404(api, world, settings):
 
     assert api.get("/feeds/articles.atom").status_code == 404
     assert api.get("/feeds/authors/jake.atom").status_code == 404
+
+
+def test_an_empty_feed_is_the_same_bytes_each_time_and_answers_304(api, public_site, user):
+    first = api.get("/feeds/authors/jake.atom")
+
+    assert parsed(first).entries == []
+    assert first["Last-Modified"] == "Thu, 01 Jan 1970 00:00:00 GMT"
+    again = api.get("/feeds/authors/jake.atom", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304

@@ -98,4 +98,8 @@ def test_the_whole_journey_of_two_readers():
     ).json()["article"]
     assert edited["slug"] == "dragons-102"
     assert author.delete(f"/api/articles/{edited['slug']}").status_code == 204
-    assert reader.get("/api/articles/feed").json() == {"articles": [], "articlesCount": 0}
+    assert reader.get("/api/articles/feed").json() == {
+        "articles": [],
+        "articlesCount": 0,
+        "nextCursor": None,
+    }

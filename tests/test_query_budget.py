@@ -52,6 +52,42 @@ def test_article_lists(api, user_api, world, query_budget, rows, path, anonymous
 
 
 @pytest.mark.parametrize("rows", ROWS)
+@pytest.mark.parametrize(
+    ("path", "anonymous", "signed_in"),
+    [
+        # A page after a cursor: the same one statement, plus the reader.
+        ("/api/articles?", 1, 2),
+        ("/api/articles?tag=tag1&", 1, 2),
+        ("/api/articles?author=jane&", 1, 2),
+        ("/api/articles?favorited=jake&", 1, 2),
+        ("/api/articles?tag=tag1&author=jane&favorited=jake&", 1, 2),
+        ("/api/articles/feed?", None, 2),
+    ],
+)
+def test_article_lists_after_a_cursor(
+    api, user_api, world, query_budget, rows, path, anonymous, signed_in
+):
+    world(rows * 2)
+    cursor = user_api.get(f"{path}limit={rows}").json()["nextCursor"]
+
+    if anonymous is not None:
+        with query_budget(anonymous):
+            assert len(api.get(f"{path}limit={rows}&cursor={cursor}").json()["articles"]) == rows
+    with query_budget(signed_in):
+        assert len(user_api.get(f"{path}limit={rows}&cursor={cursor}").json()["articles"]) == rows
+
+
+@pytest.mark.parametrize("rows", ROWS)
+def test_own_articles_after_a_cursor(user, user_api, query_budget, rows):
+    recipes.article.make(author=user, _quantity=rows * 2)
+    cursor = user_api.get(f"/api/user/articles?limit={rows}").json()["nextCursor"]
+
+    with query_budget(2):
+        body = user_api.get(f"/api/user/articles?limit={rows}&cursor={cursor}").json()
+    assert len(body["articles"]) == rows
+
+
+@pytest.mark.parametrize("rows", ROWS)
 def test_feed(user_api, world, query_budget, rows):
     world(rows)
 
@@ -167,7 +203,7 @@ def test_an_empty_page_counts_in_a_second_statement(api, world, query_budget):
 
     with query_budget(2):
         body = api.get("/api/articles?offset=50").json()
-    assert body == {"articles": [], "articlesCount": 3}
+    assert body == {"articles": [], "articlesCount": 3, "nextCursor": None}
 
 
 @pytest.mark.parametrize("rows", ROWS)
@@ -200,23 +236,6 @@ def test_users(api, user, user_api, query_budget):
         assert user_api.get("/api/user").status_code == 200
     with query_budget(2):
         assert user_api.put("/api/user", {"user": {"bio": "x"}}, format="json").status_code == 200
-
-
-def test_a_token_verified_before_costs_no_statement(user_api, world, query_budget):
-    # Each process remembers the tokens it verified for TOKEN_USER_CACHE_SECONDS: the reader's
-    # statement is spent on the first request only.
-    [article] = world(1)
-    with query_budget(2):
-        assert user_api.get("/api/articles").status_code == 200
-    with query_budget(1, warm=True):
-        assert user_api.get("/api/articles").status_code == 200
-    with query_budget(1, warm=True):
-        assert user_api.get("/api/articles/feed").status_code == 200
-    with query_budget(1, warm=True):
-        assert user_api.get(f"/api/articles/{article.slug}").status_code == 200
-    new = {"title": "T", "description": "D", "body": "B", "tagList": ["t"]}
-    with query_budget(3, warm=True):
-        assert user_api.post("/api/articles", {"article": new}, format="json").status_code == 201
 
 
 # Outside /api: feeds, sitemaps and pages, the same for every reader. `world` gives jane's
@@ -257,3 +276,20 @@ def test_article_page(api, world, public_site, query_budget, rows):
 
     with query_budget(1):
         assert api.get(f"/articles/{slug}").status_code == 200
+
+
+def test_a_token_verified_before_costs_no_statement(user_api, world, query_budget):
+    # Each process remembers the tokens it verified for TOKEN_USER_CACHE_SECONDS: the reader's
+    # statement is spent on the first request only.
+    [article] = world(1)
+    with query_budget(2):
+        assert user_api.get("/api/articles").status_code == 200
+    with query_budget(1, warm=True):
+        assert user_api.get("/api/articles").status_code == 200
+    with query_budget(1, warm=True):
+        assert user_api.get("/api/articles/feed").status_code == 200
+    with query_budget(1, warm=True):
+        assert user_api.get(f"/api/articles/{article.slug}").status_code == 200
+    new = {"title": "T", "description": "D", "body": "B", "tagList": ["t"]}
+    with query_budget(3, warm=True):
+        assert user_api.post("/api/articles", {"article": new}, format="json").status_code == 201

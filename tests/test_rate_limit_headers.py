@@ -1,5 +1,6 @@
 """RateLimit-Policy and RateLimit (draft-ietf-httpapi-ratelimit-headers-09) on every answer to a
-rate-limited request, Retry-After besides on a 429; reads that are not counted carry neither."""
+rate-limited request, Retry-After besides on a 429; reads that are not counted carry neither; a
+browser on another origin may read them (and send an Idempotency-Key)."""
 
 import pytest
 
@@ -70,3 +71,23 @@ def test_a_client_over_the_limit_reads_zero_remaining_and_when_it_resets(user_ap
     assert second.status_code == 429
     assert second["RateLimit"] == '"article_write";r=0;t=30'
     assert second["Retry-After"] == "30"
+
+
+def test_a_browser_on_another_origin_may_send_a_key_and_read_these_headers(api):
+    response = api.get("/api/tags", HTTP_ORIGIN="https://frontend.example")
+    preflight = api.options(
+        "/api/articles",
+        HTTP_ORIGIN="https://frontend.example",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="idempotency-key",
+    )
+
+    exposed = {h.strip().lower() for h in response["Access-Control-Expose-Headers"].split(",")}
+    assert {
+        "ratelimit",
+        "ratelimit-policy",
+        "retry-after",
+        "idempotent-replayed",
+        "link",
+    } <= exposed
+    assert "idempotency-key" in preflight["Access-Control-Allow-Headers"]

@@ -86,16 +86,31 @@ def test_a_generated_python_client_drives_the_whole_flow(live_server, conduit_cl
         body="They fly.",
         tag_list=["dragons", "101"],
     )
-    article = (
-        operation("articles.create_article")
-        .sync(client=author, body=models.NewArticleRequest(article=draft))
-        .article
-    )
+    create = operation("articles.create_article")
+    body = models.NewArticleRequest(article=draft)
+    # Sent twice with one Idempotency-Key (a retry after a timeout): written once.
+    article = create.sync(client=author, body=body, idempotency_key="dragons-101").article
+    retried = create.sync_detailed(client=author, body=body, idempotency_key="dragons-101")
     assert (article.slug, article.tag_list) == ("dragons-101", ["101", "dragons"])
+    assert (retried.status_code, retried.headers["Idempotent-Replayed"]) == (201, "true")
+    assert retried.parsed.article.slug == "dragons-101"
 
     by_tag = operation("articles.get_articles").sync(client=reader, tag="dragons")
     assert by_tag.articles_count == 1
     assert by_tag.articles[0].slug == "dragons-101"
+    assert by_tag.next_cursor is None
+
+    older = models.NewArticle(title="Dragons 100", description="Before", body="Eggs.")
+    create.sync(client=author, body=models.NewArticleRequest(article=older))
+    first_page = operation("articles.get_articles").sync(client=reader, limit=1)
+    next_page = operation("articles.get_articles").sync(
+        client=reader, limit=1, cursor=first_page.next_cursor
+    )
+    assert [a.slug for a in first_page.articles + next_page.articles] == [
+        "dragons-100",
+        "dragons-101",
+    ]
+    assert next_page.next_cursor is None
 
     favorited = operation("favorites.create_article_favorite").sync(
         client=reader, slug="dragons-101"
@@ -113,7 +128,7 @@ def test_a_generated_python_client_drives_the_whole_flow(live_server, conduit_cl
     assert followed.profile.following is True
 
     feed = operation("articles.get_articles_feed").sync(client=reader)
-    assert [a.slug for a in feed.articles] == ["dragons-101"]
+    assert [a.slug for a in feed.articles] == ["dragons-100", "dragons-101"]
     assert feed.articles[0].author.following is True
 
     me = operation("user_and_authentication.get_current_user").sync(client=reader)
@@ -249,4 +264,5 @@ def test_the_readme_sdk_steps_work_as_written(live_server, tmp_path):
     wait_for_live_server_requests()
     assert run.returncode == 0, run.stdout + run.stderr
     printed = [line.split(":")[0] for line in run.stdout.splitlines()]
-    assert printed == ["tags", "latest", "first", "feed"], run.stdout
+    assert printed == ["tags", "latest", "next", "first", "feed", "comment"], run.stdout
+    assert run.stdout.rstrip().endswith("written once: True"), run.stdout

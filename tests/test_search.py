@@ -101,6 +101,7 @@ def test_a_search_combines_with_the_filters_and_the_page(user, other_user, user_
     assert page(limit=2, offset=1) == {
         "articles": page(limit=100)["articles"][1:3],
         "articlesCount": 5,
+        "nextCursor": None,
     }
 
 
@@ -134,7 +135,7 @@ def test_operators_or_punctuation_only_find_nothing(library, query):
     response = http_client().get("/api/articles", {"search": query})
 
     assert response.status_code == 200
-    assert response.json() == {"articles": [], "articlesCount": 0}
+    assert response.json() == {"articles": [], "articlesCount": 0, "nextCursor": None}
 
 
 def test_a_search_over_200_characters_is_refused(api):

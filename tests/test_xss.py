@@ -219,47 +219,65 @@ ARTICLE_PAGE_LANDMARKS = [
 ]
 
 
+def page_groups(payloads: list[str], limit: int = 255, size: int = 10) -> list[list[str]]:
+    """The payloads in groups whose titles (the payloads joined by spaces) fit in an article's
+    title, at most `size` (the tags an article may have) each; a longer payload is alone."""
+    groups: list[list[str]] = []
+    for payload in payloads:
+        group = groups[-1] if groups else []
+        if groups and len(group) < size and len(" ".join([*group, payload])) <= limit:
+            group.append(payload)
+        else:
+            groups.append([payload])
+    return groups
+
+
 @pytest.mark.django_db
 def test_every_corpus_payload_in_an_article_page_is_inert_in_chromium(
     settings, public_site, make_user
 ):
-    """Each payload is posted as an article's title, description, tag and body (in every place
-    of a body at once), and as its author's picture where it passes as an image address; the
-    article's page (/articles/<slug>) is what chromium loads, whole."""
+    """The payloads are posted, a few to an article, as its title, description, tags and body,
+    and as its author's picture where one passes as an image address; each article's page
+    (/articles/<slug>) is what chromium loads, whole. (Every place a payload can take in a body
+    is the test above; here it is the page's own values that must stay inert.)"""
     settings.RATE_LIMITS = dict.fromkeys(settings.RATE_LIMITS)
     settings.FRONTEND_ARTICLE_URL = "https://app.example/article/{slug}"
-    entries = [(e["payload"], MARKUP_PLACES) for e in CORPUS["html"]] + [
-        (e["payload"], ADDRESS_PLACES) for e in CORPUS["urls"]
-    ]
+    # The API refuses NUL characters outright, in every field.
+    markup = [e["payload"] for e in CORPUS["html"] if "\x00" not in e["payload"]]
+    addresses = [e["payload"] for e in CORPUS["urls"] if "\x00" not in e["payload"]]
+    groups = page_groups(markup) + page_groups(addresses)
     pages = []
-    for n, (payload, places) in enumerate(entries):
+    for n, group in enumerate(groups):
         author = client_for(make_user(username=f"author{n}", email=f"author{n}@example.com"))
-        # Refused (not an http(s) address) or kept: either way the page is what is checked.
-        author.put("/api/user", {"user": {"image": payload}}, format="json")
+        for payload in group:
+            # Refused unless it is an http(s) address; the first one kept is the picture.
+            answer = author.put("/api/user", {"user": {"image": payload}}, format="json")
+            if answer.status_code == 200:
+                break
+        places = (
+            MARKUP_PLACES[:2] if group[0] in markup else ADDRESS_PLACES[:1] + ADDRESS_PLACES[8:10]
+        )
         article = {
-            "title": payload[:255],
-            "description": payload[:1000],
-            "body": "\n\n".join(place(payload) for place in places),
-            "tagList": [payload[:64]],
+            "title": " ".join(group)[:255],
+            "description": " ".join(group)[:1000],
+            "body": "\n\n".join(place(payload) for payload in group for place in places),
+            "tagList": [payload[:64] for payload in group],
         }
         created = author.post("/api/articles", {"article": article}, format="json")
-        if "\x00" in payload:
-            assert created.status_code == 422
-            continue
         assert created.status_code == 201, created.json()
         page = author.get(f"/articles/{created.json()['article']['slug']}")
         assert page.status_code == 200
-        pages.append((payload, page.content.decode()))
+        pages.append((group, page.content.decode()))
 
     outcomes = documents_inert_in_browser([page for _, page in pages], ARTICLE_PAGE_LANDMARKS)
 
     failures = [
-        f"{payload!r} -> {describe(outcome)}"
-        for (payload, _), outcome in zip(pages, outcomes, strict=True)
+        f"{group!r} -> {describe(outcome)}"
+        for (group, _), outcome in zip(pages, outcomes, strict=True)
         if not outcome.inert
     ]
     assert not failures, "\n".join(failures)
-    assert len(pages) >= 240
+    assert sum(len(group) for group, _ in pages) == len(markup) + len(addresses)
 
 
 def test_the_page_harness_catches_a_page_that_runs_script_or_loses_a_landmark():

@@ -173,8 +173,10 @@ def chunked(body: bytes, size: int = 65536) -> Iterator[bytes]:
     yield b"0\r\n\r\n"
 
 
-# The Redis database the tests may write to; they only touch keys under a prefix of their own.
+# The Redis database the tests may write to; they only touch keys under a prefix of their own,
+# which starts with CONDUIT_TEST_REDIS_PREFIX.
 TEST_REDIS_URL = os.environ.get("CONDUIT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+TEST_REDIS_PREFIX = os.environ.get("CONDUIT_TEST_REDIS_PREFIX", "conduit-test")
 
 
 @dataclass
@@ -206,7 +208,7 @@ def redis_space() -> Iterator[RedisSpace]:
         client.ping()
     except redis.RedisError:
         missing(f"Redis is not reachable at {TEST_REDIS_URL}")
-    space = RedisSpace(TEST_REDIS_URL, f"conduit-test-{uuid.uuid4().hex[:12]}")
+    space = RedisSpace(TEST_REDIS_URL, f"{TEST_REDIS_PREFIX}-{uuid.uuid4().hex[:12]}")
     try:
         yield space
     finally:
