@@ -24,14 +24,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.run import benchmarked, fixtures, start, wrk, wrk_script
 
 WITHOUT = {"DJANGO_SETTINGS_MODULE": "bench.feature_settings"}
-# bench/run.py's server: write limits off, so that its writes are not refused.
-BENCH_LIMITS = {"RATE_LIMIT_ARTICLE_WRITE": "off", "RATE_LIMIT_WRITE": "off"}
+# bench/run.py's server: write limits off, so that its writes are not refused, and the shared
+# response cache off.
+BENCH_LIMITS = {
+    "RATE_LIMIT_ARTICLE_WRITE": "off",
+    "RATE_LIMIT_WRITE": "off",
+    "RESPONSE_CACHE": "false",
+}
 VARIANTS: dict[str, dict[str, str]] = {
     "production (as bench/run.py serves it)": BENCH_LIMITS,
     "write limits counted in Redis": {
         "RATE_LIMIT_ARTICLE_WRITE": "1000000/hour",
         "RATE_LIMIT_WRITE": "1000000/hour",
+        "RESPONSE_CACHE": "false",
     },
+    "with the shared response cache": {**BENCH_LIMITS, "RESPONSE_CACHE": "true"},
     "with Prometheus metrics": {**BENCH_LIMITS, "METRICS_ENABLED": "true"},
     "without the access-log line": {**BENCH_LIMITS, "LOG_LEVEL": "WARNING"},
     "without request ids and access log": {
@@ -64,7 +71,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--port", type=int, default=8840, help="the first of 9 ports")
+    parser.add_argument("--port", type=int, default=8840, help="the first of 10 ports")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
     args = parser.parse_args()
 
@@ -98,8 +105,10 @@ def main() -> None:
                             f"  round {round_number + 1} {endpoint.name:15} {measured:8.1f} {name}"
                         )
     finally:
+        # All at once: each drains for GUNICORN_DRAIN_SECONDS before it stops.
         for server, _ in servers.values():
             server.terminate()
+        for server, _ in servers.values():
             server.wait()
 
     names = [e.name for e in endpoints]

@@ -182,6 +182,8 @@ def profile(
     extra = {
         "WEB_CONCURRENCY": "1",
         "REDIS_URL": args.redis_url,
+        # As in bench/run.py: the shared response cache off.
+        "RESPONSE_CACHE": "false",
         "RATE_LIMIT_ARTICLE_WRITE": "off",
         "RATE_LIMIT_WRITE": "off",
         **dict(setting.split("=", 1) for setting in args.env),
