@@ -75,6 +75,7 @@ env=(
     -e "DATABASE_URL=postgres://postgres@127.0.0.1:5432/$DB"
     -e "REDIS_URL=$REDIS"
     -e "CACHE_KEY_PREFIX=$PREFIX"
+    -e "PUBLIC_BASE_URL=$URL"
 )
 cleanup() {
     for n in "$NAME" "$NAME-migrate-1" "$NAME-migrate-2" "$NAME-migrate-3"; do
@@ -115,6 +116,9 @@ sleep 2
 step "Checks"
 echo "GET /readyz   -> $(curl -s -w ' %{http_code}' "$URL/readyz")"
 echo "GET /api/tags -> $(curl -s -w ' %{http_code}' "$URL/api/tags")"
+feed=$(curl -s -w ' %{http_code}' "$URL/feeds/articles.atom")
+echo "GET /feeds/articles.atom -> ${feed: -3}, its links from PUBLIC_BASE_URL"
+[ "${feed: -3}" = 200 ] && [[ "$feed" == *"<link href=\"$URL/articles\""* ]] || fail "the feed does not answer with links from PUBLIC_BASE_URL"
 echo "POST /api/users -> $(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL/api/users" \
     -H 'Content-Type: application/json' \
     -d '{"user": {"username": "container", "email": "c@example.com", "password": "password1"}}')"
