@@ -265,10 +265,12 @@ else:
 
 # --- HTTP caching -----------------------------------------------------------------------------
 
-# The shared cache of anonymous reads (resources/response_cache.py): on by default where the
-# cache is Redis, which every app process shares, since each process's writes must make every
-# other process's entries stale. With the in-process cache, "on" is right only for one process.
-RESPONSE_CACHE = env_bool("RESPONSE_CACHE", bool(REDIS_URL))
+# The shared cache of anonymous reads (resources/response_cache.py), off unless asked for: an
+# answer headed for it is read from the primary (no replica lag may enter it), so turning it on
+# moves anonymous reads off the read replicas, and writes made past the API need
+# `manage.py response_cache_bump`. It needs a cache every app process shares (Redis), since each
+# process's writes must make every other process's entries stale.
+RESPONSE_CACHE = env_bool("RESPONSE_CACHE", False)
 # How long an entry lives at most; freshness never depends on it (writes make entries stale).
 RESPONSE_CACHE_SECONDS = env_int("RESPONSE_CACHE_SECONDS", 300)
 # With a CDN in front: anonymous answers say `s-maxage=N`, so the CDN may serve them for N
