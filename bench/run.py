@@ -111,10 +111,8 @@ def prepare_database(args: argparse.Namespace) -> str:
         env=env,
     )
     print(textwrap.indent(out.strip(), "  "))
-    if "Already loaded" in out:
-        return url
-    psql(name, "VACUUM ANALYZE")
-    print(f"  loaded and vacuumed in {time.perf_counter() - start:.0f} s", flush=True)
+    if "Already loaded" not in out:
+        print(f"  loaded and vacuumed in {time.perf_counter() - start:.0f} s", flush=True)
     return url
 
 

@@ -3,11 +3,12 @@ rank it.
 
 The syntax is PostgreSQL's `websearch_to_tsquery`: words (all must match), "quoted phrases",
 -excluded words and phrases, and `or` between groups of them. On PostgreSQL the text goes to
-`websearch_to_tsquery` itself, over a weighted tsvector that triggers keep in step with every
-write (migration 0005: title A, description and tag names B, body C; stemmed with the
-SEARCH_CONFIG text search configuration, accents removed), with a GIN index. On SQLite (the
-zero-setup default) the same syntax is translated here into an FTS5 query over a table kept by
-triggers, with the porter stemmer and diacritics removed.
+`websearch_to_tsquery` itself, over a weighted tsvector that triggers keep in step with every write
+(migration 0005: title A, description and tag names B, body C; stemmed with the SEARCH_CONFIG text
+search configuration, accents removed), with a GIN index, and the title, description and tags alone
+in a column of their own that the relevance tiers read (0007). On SQLite (the zero-setup default)
+the same syntax is translated here into an FTS5 query over a table kept by triggers, with the
+porter stemmer and diacritics removed.
 
 Relevance is a tier: the whole query matched by the title alone (3), by the title, description
 and tags (2), or only with the body too (1); newer first within a tier.
@@ -172,11 +173,10 @@ class SearchTier(Expression):
 
     def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, list]:
         article = _article_table(compiler)
-        title = f"ts_filter({article}.search_vector, '{{a}}') @@ {POSTGRESQL_QUERY}"
-        fields = (
-            f"ts_filter({article}.search_vector || {article}.search_tags, '{{a,b}}')"
-            f" @@ {POSTGRESQL_QUERY}"
-        )
+        # search_head is the title, description and tags alone (migration 0007): asking it
+        # leaves the body's lexemes, most of the vector, unread.
+        title = f"ts_filter({article}.search_head, '{{a}}') @@ {POSTGRESQL_QUERY}"
+        fields = f"{article}.search_head @@ {POSTGRESQL_QUERY}"
         sql = (
             f"CASE WHEN {title} THEN {TITLE_TIER} WHEN {fields} THEN {FIELDS_TIER}"
             f" ELSE {BODY_TIER} END"

@@ -64,12 +64,13 @@ FEED_COUNT = """SELECT coalesce(sum(u.articles_count), 0) FROM resources_follow 
 
 # Search, as resources/search.py has PostgreSQL do it: the weighted vectors matched against the
 # search box's text, ranked by tier (the whole query in the title, then in the title, description
-# and tags, then anywhere), newest first within a tier; the count of every match alongside.
+# and tags, then anywhere: search_head holds the first two), newest first within a tier; the count
+# of every match alongside.
 # The query is a scalar subquery, as the API writes it: parsed once per statement, not per row.
 QUERY = "(SELECT websearch_to_tsquery(conduit_search_config(), unaccent(%(search)s)))"
 MATCH = f"(a.search_vector || a.search_tags) @@ {QUERY}"
-TIER = f"""CASE WHEN ts_filter(a.search_vector, '{{a}}') @@ {QUERY} THEN 3
-    WHEN ts_filter(a.search_vector || a.search_tags, '{{a,b}}') @@ {QUERY} THEN 2 ELSE 1 END"""
+TIER = f"""CASE WHEN ts_filter(a.search_head, '{{a}}') @@ {QUERY} THEN 3
+    WHEN a.search_head @@ {QUERY} THEN 2 ELSE 1 END"""
 SEARCH = f"""
 WITH page AS (
     SELECT a.id, {TIER} AS tier FROM resources_article a
