@@ -7,16 +7,18 @@ Markdown is rendered with the API's own renderer first, as the API does when it 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
 import orjson
 from anyascii import anyascii
 from django.conf import settings
+from django.core import signing
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.http import urlencode
 from django.utils.text import slugify
 from django.views.decorators.csrf import csrf_exempt
 
@@ -195,6 +197,13 @@ def _article(row: tuple, *, single: bool = False) -> dict[str, Any]:
     return article
 
 
+# Cursors as resources/cursors.py signs them.
+CURSOR_SIGNER = signing.Signer(salt="conduit.cursors", sep=".")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+PUBLISHED_AT = 7  # the column of ARTICLE_COLUMNS
+
+
 def _page(request: HttpRequest) -> tuple[int, int]:
     limit = min(int(request.GET.get("limit", 20)), 100)
     offset = int(request.GET.get("offset", 0))
@@ -216,7 +225,26 @@ def _list(request: HttpRequest, sql: str, extra: dict[str, Any]) -> HttpResponse
     if not _signed_in(fingerprint, rows[0][1]):
         return _error(401, "Invalid token.")
     articles = [_article(row[2:]) for row in rows if row[2] is not None]
-    return _json({"articles": articles, "articlesCount": rows[0][0] or 0})
+    total = rows[0][0] or 0
+    # The next page, as the API says where it starts: a signed cursor of the last article's
+    # publication time and id (resources/cursors.py), and a Link header; a search pages by offset.
+    cursor, link = None, None
+    if offset + len(articles) < total and articles:
+        query = {
+            name: value for name, value in request.GET.items() if name not in ("offset", "cursor")
+        }
+        if extra.get("search"):
+            query["offset"] = str(offset + len(articles))
+        else:
+            last = rows[-1]
+            micros = (last[2 + PUBLISHED_AT] - EPOCH) // MICROSECOND
+            cursor = CURSOR_SIGNER.sign_object(["p", micros, last[-1]])
+            query["cursor"] = cursor
+        link = f'<{request.path}?{urlencode(sorted(query.items()))}>; rel="next"'
+    response = _json({"articles": articles, "articlesCount": total, "nextCursor": cursor})
+    if link:
+        response["Link"] = link
+    return response
 
 
 @csrf_exempt
