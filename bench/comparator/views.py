@@ -228,20 +228,23 @@ def _list(request: HttpRequest, sql: str, extra: dict[str, Any]) -> HttpResponse
     total = rows[0][0] or 0
     # The next page, as the API says where it starts: a signed cursor of the last article's
     # publication time and id (resources/cursors.py), and a Link header; a search pages by offset.
-    cursor, link = None, None
+    next_cursor: str | None = None
+    link = None
     if offset + len(articles) < total and articles:
-        query = {
-            name: value for name, value in request.GET.items() if name not in ("offset", "cursor")
+        query: dict[str, str] = {
+            name: str(value)
+            for name, value in request.GET.items()
+            if name not in ("offset", "cursor")
         }
         if extra.get("search"):
             query["offset"] = str(offset + len(articles))
         else:
             last = rows[-1]
             micros = (last[2 + PUBLISHED_AT] - EPOCH) // MICROSECOND
-            cursor = CURSOR_SIGNER.sign_object(["p", micros, last[-1]])
-            query["cursor"] = cursor
+            next_cursor = CURSOR_SIGNER.sign_object(["p", micros, last[-1]])
+            query["cursor"] = next_cursor
         link = f'<{request.path}?{urlencode(sorted(query.items()))}>; rel="next"'
-    response = _json({"articles": articles, "articlesCount": total, "nextCursor": cursor})
+    response = _json({"articles": articles, "articlesCount": total, "nextCursor": next_cursor})
     if link:
         response["Link"] = link
     return response
