@@ -7,14 +7,13 @@ Markdown is rendered with the API's own renderer first, as the API does when it 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import jwt
 import orjson
 from anyascii import anyascii
 from django.conf import settings
-from django.core import signing
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -22,6 +21,7 @@ from django.utils.http import urlencode
 from django.utils.text import slugify
 from django.views.decorators.csrf import csrf_exempt
 
+from resources.cursors import Position, encode
 from resources.markdown import markdown_render, reading_time_minutes
 
 ARTICLE_COLUMNS = """
@@ -197,10 +197,6 @@ def _article(row: tuple, *, single: bool = False) -> dict[str, Any]:
     return article
 
 
-# Cursors as resources/cursors.py signs them.
-CURSOR_SIGNER = signing.Signer(salt="conduit.cursors", sep=".")
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-MICROSECOND = timedelta(microseconds=1)
 PUBLISHED_AT = 7  # the column of ARTICLE_COLUMNS
 
 
@@ -226,8 +222,9 @@ def _list(request: HttpRequest, sql: str, extra: dict[str, Any]) -> HttpResponse
         return _error(401, "Invalid token.")
     articles = [_article(row[2:]) for row in rows if row[2] is not None]
     total = rows[0][0] or 0
-    # The next page, as the API says where it starts: a signed cursor of the last article's
-    # publication time and id (resources/cursors.py), and a Link header; a search pages by offset.
+    # The next page, as the API says where it starts: the cursor of the last article (signed by
+    # the API's own resources/cursors.py, as its Markdown is rendered by the API's renderer), and
+    # a Link header; a search pages by offset.
     next_cursor: str | None = None
     link = None
     if offset + len(articles) < total and articles:
@@ -240,8 +237,7 @@ def _list(request: HttpRequest, sql: str, extra: dict[str, Any]) -> HttpResponse
             query["offset"] = str(offset + len(articles))
         else:
             last = rows[-1]
-            micros = (last[2 + PUBLISHED_AT] - EPOCH) // MICROSECOND
-            next_cursor = CURSOR_SIGNER.sign_object(["p", micros, last[-1]])
+            next_cursor = encode(Position("published", last[2 + PUBLISHED_AT], last[-1]))
             query["cursor"] = next_cursor
         link = f'<{request.path}?{urlencode(sorted(query.items()))}>; rel="next"'
     response = _json({"articles": articles, "articlesCount": total, "nextCursor": next_cursor})
