@@ -5,12 +5,14 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
+from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings as django_settings
@@ -275,8 +277,16 @@ def test_metrics_add_up_across_gunicorn_workers(tmp_path):
     }
     (tmp_path / "metrics").mkdir()
     with gunicorn(env, workers=3) as server:
-        for _ in range(60):
-            assert fetch(f"{server.url}/api/tags")[0] == 200
+        # A sync worker that took a connection waits for its whole request head, so the 59
+        # requests sent while this one is half written go to the other workers: at least two
+        # count, whichever worker the kernel hands each connection to.
+        url = urlsplit(server.url)
+        with socket.create_connection((url.hostname, url.port), timeout=30) as held:
+            held.sendall(f"GET /api/tags HTTP/1.1\r\nHost: {url.netloc}\r\n".encode())
+            for _ in range(59):
+                assert fetch(f"{server.url}/api/tags")[0] == 200
+            held.sendall(b"Connection: close\r\n\r\n")
+            assert held.recv(64).startswith(b"HTTP/1.1 200")
         text = urllib.request.urlopen(f"{server.url}/metrics").read().decode()  # noqa: S310
         pids = {p.stem.rsplit("_", 1)[-1] for p in (tmp_path / "metrics").glob("counter_*.db")}
 
