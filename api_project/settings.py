@@ -96,13 +96,15 @@ MIDDLEWARE = [
     "resources.middleware.RequestLogMiddleware",
     *(["resources.metrics.MetricsMiddleware"] if METRICS_ENABLED else []),
     "resources.middleware.HealthProbeMiddleware",
+    # ETags, 304, HEAD and the shared cache of anonymous reads (resources/conditional.py). Before
+    # the middleware below: an answer from the cache skips them, and carries the headers they
+    # gave it when it was stored (its key holds what those headers depend on: Origin, Host,
+    # scheme). Read replicas' routing goes before it, so a read that fills the cache reads the
+    # primary.
+    "resources.conditional.ConditionalRequestMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "resources.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    # ETags, 304, HEAD and the shared cache of anonymous reads (resources/conditional.py). Before
-    # the middleware below: an answer from the cache skips them, and carries the headers they
-    # gave it when it was stored.
-    "resources.conditional.ConditionalRequestMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -23,8 +23,10 @@ from resources.renderers import JSONRenderer
 API_PREFIX = "/api/"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 VARY = ("Authorization", "Origin")
-# The headers a 304 repeats from the 200 it stands for (RFC 9110, section 15.4.5).
-NOT_MODIFIED_HEADERS = ("ETag", "Cache-Control", "Vary")
+# The headers of a 200 that a 304 standing for it leaves out: those of the body it does not
+# send. It repeats the rest, ETag, Cache-Control and Vary among them (RFC 9110, section
+# 15.4.5), and the CORS and security headers, which a browser checks on a revalidation too.
+NOT_MODIFIED_OMITS = frozenset({"content-type", "content-length"})
 
 IF_MATCH_FAILED = (
     "The resource has changed since this ETag was issued: read it again and retry with its "
@@ -117,12 +119,28 @@ def cache_control(request: HttpRequest) -> str:
     return f"public, no-cache, s-maxage={s_maxage}" if s_maxage else "public, no-cache"
 
 
-def _not_modified(response: HttpResponse) -> HttpResponse:
+def _not_modified_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(name, value) for name, value in headers if name.lower() not in NOT_MODIFIED_OMITS]
+
+
+def _not_modified(headers: Iterable[tuple[str, str]]) -> HttpResponse:
     answer = HttpResponseNotModified()
-    for name in NOT_MODIFIED_HEADERS:
-        if name in response:
-            answer[name] = response[name]
+    for name, value in _not_modified_headers(headers):
+        answer[name] = value
     return answer
+
+
+def cached_answer(
+    meta: Mapping[str, Any], entry: response_cache.Entry
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """The status, headers and body an entry of the shared cache answers a request with, from
+    the request's WSGI environ: a 304 when If-None-Match names the entry's tag, the headers
+    alone for HEAD, else the stored 200. Neither a 304 nor a HEAD copies the body."""
+    if_none_match = meta.get("HTTP_IF_NONE_MATCH")
+    if if_none_match is not None and none_match(if_none_match, entry.etag):
+        return status.HTTP_304_NOT_MODIFIED, _not_modified_headers(entry.headers), b""
+    body = b"" if meta.get("REQUEST_METHOD") == "HEAD" else entry.body
+    return status.HTTP_200_OK, list(entry.headers), body
 
 
 class ConditionalRequestMiddleware:
@@ -143,7 +161,7 @@ class ConditionalRequestMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not request.path.startswith(API_PREFIX):
             response = self.get_response(request)
-        elif response_cache.enabled() and response_cache.covers(request):
+        elif response_cache.enabled() and response_cache.covers(request.META):
             response = self._through_cache(request)
         else:
             response = self._finish(request, self.get_response(request))
@@ -153,25 +171,47 @@ class ConditionalRequestMiddleware:
         return response
 
     def _through_cache(self, request: HttpRequest) -> HttpResponse:
-        found = response_cache.lookup(request)
+        if response_cache.LOOKUP_ENVIRON_KEY in request.META:
+            # Looked up already, by the WSGI application in front (resources/cached_reads.py).
+            found = request.META.pop(response_cache.LOOKUP_ENVIRON_KEY)
+        else:
+            found = response_cache.lookup(request.META)
         if found is None:
             return self._finish(request, self.get_response(request))
         version, digest, entry = found
-        if entry is None:
-            # The version was read before the database is: see resources/response_cache.py.
-            # Read from the primary, so no replica's lag is kept in the cache.
-            db_routers.read_from_primary()
-            response = self.get_response(request)
-            self._tag(response)
-            if response.status_code == status.HTTP_200_OK and "ETag" in response:
-                entry = response_cache.Entry(
-                    etag=response["ETag"], headers=tuple(response.items()), body=response.content
-                )
-                response_cache.entry_set(response_cache.entry_key(version, digest), entry)
-            return self._finish(request, response)
-        response = HttpResponse(entry.body, status=status.HTTP_200_OK)
-        for name, value in entry.headers:
-            response[name] = value
+        if entry is not None:
+            status_code, headers, body = cached_answer(request.META, entry)
+            response = (
+                HttpResponseNotModified()
+                if status_code == status.HTTP_304_NOT_MODIFIED
+                else HttpResponse(body, status=status_code)
+            )
+            for name, value in headers:
+                response[name] = value
+            return response
+        # The version was read before the database is: see resources/response_cache.py. Read
+        # from the primary, so no replica's lag is kept in the cache.
+        db_routers.read_from_primary()
+        response = self.get_response(request)
+        self._tag(response)
+        if (
+            response.status_code == status.HTTP_200_OK
+            and "ETag" in response
+            and not response.streaming
+            and not response.cookies
+        ):
+            self._finish_cacheable(request, response)
+            # HEAD answers from the entry carry the body's length.
+            response["Content-Length"] = str(len(response.content))
+            response_cache.entry_set(
+                digest,
+                response_cache.Entry(
+                    version=version,
+                    etag=response["ETag"],
+                    headers=tuple(response.items()),
+                    body=response.content,
+                ),
+            )
         return self._finish(request, response)
 
     def _tag(self, response: HttpResponse) -> None:
@@ -183,19 +223,22 @@ class ConditionalRequestMiddleware:
         ):
             response["ETag"] = entity_tag(response.content)
 
+    def _finish_cacheable(self, request: HttpRequest, response: HttpResponse) -> None:
+        response["Cache-Control"] = cache_control(request)
+        patch_vary_headers(response, VARY)
+
     def _finish(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         self._tag(response)
         if request.method not in ("GET", "HEAD") or response.status_code != status.HTTP_200_OK:
             return response
-        response["Cache-Control"] = cache_control(request)
-        patch_vary_headers(response, VARY)
+        self._finish_cacheable(request, response)
         if_none_match = request.META.get("HTTP_IF_NONE_MATCH")
         if (
             if_none_match is not None
             and "ETag" in response
             and none_match(if_none_match, response["ETag"])
         ):
-            return _not_modified(response)
+            return _not_modified(response.items())
         if request.method == "HEAD" and not response.streaming:
             # The length the GET's body has; the body itself is not sent.
             response["Content-Length"] = str(len(response.content))

@@ -8,7 +8,8 @@ import re
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -21,7 +22,7 @@ from api_project import db_routers
 from resources import json_logging
 from resources.exceptions import error_response
 from resources.renderers import JSONRenderer
-from resources.throttling import client_ip
+from resources.throttling import client_ip_of
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +91,42 @@ _QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 access_log = logging.getLogger("conduit.request")
 
 
+def request_id_for(meta: Mapping[str, Any]) -> str:
+    """The id of a request: the client's X-Request-ID when it sends a sane one, else a new one."""
+    incoming = meta.get("HTTP_X_REQUEST_ID", "")
+    return incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+
+
+def log_answer(
+    meta: Mapping[str, Any],
+    path: str,
+    status_code: int,
+    start: float,
+    request_id: str,
+    user_id: Any = None,
+) -> None:
+    """The access-log line of one answered request (none for probes and scrapes)."""
+    if path in _QUIET_PATHS:
+        return
+    method = meta.get("REQUEST_METHOD", "")
+    access_log.info(
+        "%s %s %s",
+        method,
+        path,
+        status_code,
+        extra={
+            "request_line": True,
+            "method": method,
+            "path": path,
+            "status": status_code,
+            "duration_ms": round((time.perf_counter() - start) * 1000, 2),
+            "request_id": request_id,
+            "client_ip": client_ip_of(meta),
+            "user_id": user_id,
+        },
+    )
+
+
 class RequestLogMiddleware:
     """Gives every request an id (the client's X-Request-ID when it sends a sane one) and
     writes one access-log line per request when it is answered."""
@@ -99,32 +136,22 @@ class RequestLogMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         start = time.perf_counter()
-        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
-        request.id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex  # type: ignore[attr-defined]
+        request.id = request_id_for(request.META)  # type: ignore[attr-defined]
         token = json_logging.request_id.set(request.id)  # type: ignore[attr-defined]
         try:
             response = self.get_response(request)
         finally:
             json_logging.request_id.reset(token)
         response[REQUEST_ID_HEADER] = request.id  # type: ignore[attr-defined]
-        if request.path not in _QUIET_PATHS:
-            user = getattr(request, "user", None)
-            access_log.info(
-                "%s %s %s",
-                request.method,
-                request.path,
-                response.status_code,
-                extra={
-                    "request_line": True,
-                    "method": request.method,
-                    "path": request.path,
-                    "status": response.status_code,
-                    "duration_ms": round((time.perf_counter() - start) * 1000, 2),
-                    "request_id": request.id,  # type: ignore[attr-defined]
-                    "client_ip": client_ip(request),
-                    "user_id": user.pk if user is not None and user.is_authenticated else None,
-                },
-            )
+        user = getattr(request, "user", None)
+        log_answer(
+            request.META,
+            request.path,
+            response.status_code,
+            start,
+            request.id,  # type: ignore[attr-defined]
+            user.pk if user is not None and user.is_authenticated else None,
+        )
         return response
 
 

@@ -1,12 +1,13 @@
 """The shared response cache for anonymous reads, kept fresh by one content version.
 
 Every anonymous answer it may hold (article lists and their filters, single articles, comments,
-tags, profiles) is stored under a key that starts with the content version: a counter in the
-cache that every request which may write increments (INCR) once it has written and before its
-answer leaves. A read takes the version before it touches the database and stores what it read
-under that version. If a write lands in between, the entry is stored under the old version,
-which no read asks for again: a read that starts after a write was acknowledged never gets an
-answer older than that write.
+tags, profiles) is stored with the content version it was read under: a counter in the cache
+that every request which may write increments (INCR) once it has written and before its answer
+leaves. A read takes the version before it touches the database and stores what it read with
+that version. An entry is answered only while its version is the current one: if a write lands
+between a read's version and its store, the entry carries the old version, which is never
+current again, so a read that starts after a write was acknowledged never gets an answer older
+than that write.
 
 The cache holds no data of record. When it is unreachable, reads are answered uncached (the
 Django cache fails open), never with an error.
@@ -16,21 +17,26 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
-from django.http import HttpRequest
 from django_redis.cache import RedisCache
+from redis.connection import Connection, ConnectionPool
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
 VERSION_KEY = "response-cache:version"
-ENTRY_KEY = "response-cache:{version}:{digest}"
+# Where a WSGI application in front of Django's (resources/cached_reads.py) hands its lookup on
+# to the middleware, so that a miss costs one round trip.
+LOOKUP_ENVIRON_KEY = "conduit.response_cache.lookup"
+ENTRY_KEY = "response-cache:entry:{digest}"
 
 # The anonymous reads the cache covers. Not the feed (it needs a reader), not /user.
 CACHED_PATHS = re.compile(
@@ -50,8 +56,10 @@ _bump_owed = False
 
 @dataclass(frozen=True)
 class Entry:
-    """A stored answer: its entity tag, its headers as the view set them, its body."""
+    """A stored answer: the content version it was read under, its entity tag, its headers as
+    the middleware inside the cache's gave them, its body."""
 
+    version: int
     etag: str
     headers: tuple[tuple[str, str], ...]
     body: bytes
@@ -61,14 +69,19 @@ def enabled() -> bool:
     return bool(settings.RESPONSE_CACHE)
 
 
-def covers(request: HttpRequest) -> bool:
-    """Whether this request's answer may come from (and go to) the shared cache: an anonymous
-    GET or HEAD of a covered path. A request with any Authorization header is left alone,
-    including a malformed one, whose answer is a 401."""
+def covers(meta: Mapping[str, Any]) -> bool:
+    """Whether a request's answer may come from (and go to) the shared cache, from its WSGI
+    environ: an anonymous GET or HEAD of a covered path, without a body. A request with any
+    Authorization header is left alone, including a malformed one, whose answer is a 401; one
+    that announces a body is left to the body-size guard, whose answer may be a 413; one under
+    a script prefix is not the API's own path."""
     return (
-        request.method in ("GET", "HEAD")
-        and "HTTP_AUTHORIZATION" not in request.META
-        and CACHED_PATHS.match(request.path) is not None
+        meta.get("REQUEST_METHOD") in ("GET", "HEAD")
+        and "HTTP_AUTHORIZATION" not in meta
+        and meta.get("CONTENT_LENGTH", "") in ("", "0")
+        and "HTTP_TRANSFER_ENCODING" not in meta
+        and not meta.get("SCRIPT_NAME")
+        and CACHED_PATHS.match(meta.get("PATH_INFO", "")) is not None
     )
 
 
@@ -110,66 +123,89 @@ def bump_version() -> bool:
     return True
 
 
-def request_digest(request: HttpRequest) -> str:
-    # The path with its query string as sent, and the Accept header (which decides the answer
-    # in content negotiation); GET and HEAD share an entry.
-    identity = f"{request.get_full_path()}\n{request.META.get('HTTP_ACCEPT', '')}"
-    return hashlib.blake2b(identity.encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
+def request_digest(meta: Mapping[str, Any]) -> str:
+    # Everything the answer depends on besides the data, as the request sent it: the path and
+    # the query string, the Accept header (content negotiation), the Origin (CORS headers), the
+    # host and the scheme (host validation, HSTS, the TLS redirect). GET and HEAD share an entry.
+    parts = [
+        meta.get("PATH_INFO", ""),
+        meta.get("QUERY_STRING", ""),
+        meta.get("HTTP_ACCEPT", ""),
+        meta.get("HTTP_ORIGIN", ""),
+        meta.get("HTTP_HOST") or f"{meta.get('SERVER_NAME', '')}:{meta.get('SERVER_PORT', '')}",
+        meta.get("wsgi.url_scheme", ""),
+    ]
+    if settings.USE_X_FORWARDED_HOST:
+        parts.append(meta.get("HTTP_X_FORWARDED_HOST", ""))
+    if settings.SECURE_PROXY_SSL_HEADER:
+        parts.append(meta.get(settings.SECURE_PROXY_SSL_HEADER[0], ""))
+    identity = "\n".join(parts).encode("utf-8", "surrogateescape")
+    return hashlib.blake2b(identity, digest_size=16).hexdigest()
 
 
-def entry_key(version: int, digest: str) -> str:
-    return ENTRY_KEY.format(version=version, digest=digest)
+def entry_key(digest: str) -> str:
+    return ENTRY_KEY.format(digest=digest)
 
 
-def _entry(value: Any) -> Entry | None:
-    return value if isinstance(value, Entry) else None
+def _current(version: Any, value: Any) -> tuple[int, Entry | None] | None:
+    """The version and the entry read together, the entry only if stored under that version;
+    a missing version is started (see current_version)."""
+    if not isinstance(version, int):
+        version = current_version()
+        if version is None:
+            return None
+    if isinstance(value, Entry) and value.version == version:
+        return version, value
+    return version, None
 
 
-# On Redis, the version and the entry stored under it are read in one round trip, atomically.
-_LOOKUP_SCRIPT = """
-local version = redis.call('GET', KEYS[1])
-if not version then return false end
-return {version, redis.call('GET', ARGV[1] .. version .. ARGV[2])}
-"""
-_scripts: dict[int, Any] = {}
+# One connection per process for the lookups, held rather than taken from the pool and given
+# back on every request, and sent its one command directly: the client's bookkeeping around a
+# command (the pool, retries, response callbacks) costs more than the round trip itself. On an
+# error the connection drops its socket and connects again on its next command.
+_lookup_connections: dict[tuple[int, int], tuple[ConnectionPool, Connection]] = {}
+
+
+def _lookup_connection(backend: RedisCache) -> Connection:
+    pool = backend.client.get_client(write=False).connection_pool
+    key = (os.getpid(), id(pool))
+    held = _lookup_connections.get(key)
+    if held is None or held[0] is not pool:
+        held = _lookup_connections[key] = (pool, pool.get_connection())
+    return held[1]
 
 
 def _redis_lookup(backend: RedisCache, digest: str) -> tuple[int, Entry | None] | None:
-    client = backend.client
-    redis = client.get_client(write=False)
-    script = _scripts.get(id(redis))
-    if script is None:
-        script = _scripts[id(redis)] = redis.register_script(_LOOKUP_SCRIPT)
-    # The entry's full key, as the cache makes it, cut around the version.
-    before, _, after = str(backend.make_key(entry_key(0, digest))).rpartition(f":0:{digest}")
-    version_key = backend.make_key(VERSION_KEY)
+    # The version and the entry in one round trip: MGET reads both atomically.
+    keys = (backend.make_key(VERSION_KEY), backend.make_key(entry_key(digest)))
     try:
-        found = script(keys=[version_key], args=[f"{before}:", f":{digest}{after}"])
+        connection = _lookup_connection(backend)
+        connection.send_command("MGET", *keys)
+        version, value = connection.read_response()
     except RedisError:
         logger.warning("The response cache is unreachable", exc_info=True)
         return None
-    if not found:
-        version = current_version()
-        return None if version is None else (version, None)
-    version, value = found
-    return int(version), None if value is None else _entry(client.decode(value))
+    decode = backend.client.decode
+    return _current(
+        None if version is None else decode(version), None if value is None else decode(value)
+    )
 
 
-def lookup(request: HttpRequest) -> tuple[int, str, Entry | None] | None:
-    """The content version, the request's digest and its entry under that version (None when
-    there is none); None altogether when the cache is unreachable or owes a bump."""
-    digest = request_digest(request)
+def lookup(meta: Mapping[str, Any]) -> tuple[int, str, Entry | None] | None:
+    """The content version, the request's digest and its entry if it was stored under that
+    version (None when there is none); None altogether when the cache is unreachable or owes a
+    bump. `meta` is the request's WSGI environ."""
+    digest = request_digest(meta)
     if _bump_owed and not bump_version():
         return None
     backend = caches[DEFAULT_CACHE_ALIAS]
     if isinstance(backend, RedisCache):
         found = _redis_lookup(backend, digest)
-        return None if found is None else (found[0], digest, found[1])
-    version = current_version()
-    if version is None:
-        return None
-    return version, digest, _entry(cache.get(entry_key(version, digest)))
+    else:
+        values = cache.get_many([VERSION_KEY, entry_key(digest)])
+        found = _current(values.get(VERSION_KEY), values.get(entry_key(digest)))
+    return None if found is None else (found[0], digest, found[1])
 
 
-def entry_set(key: str, entry: Entry) -> None:
-    cache.set(key, entry, timeout=settings.RESPONSE_CACHE_SECONDS)
+def entry_set(digest: str, entry: Entry) -> None:
+    cache.set(entry_key(digest), entry, timeout=settings.RESPONSE_CACHE_SECONDS)

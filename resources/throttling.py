@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,13 +37,18 @@ def parse_rate(rate: str) -> tuple[int, int]:
 def client_ip(request: Request | HttpRequest) -> str:
     """The client's address: REMOTE_ADDR, or with TRUSTED_PROXIES proxies in front, the address
     the outermost trusted proxy saw (never a value the client could simply make up)."""
+    return client_ip_of(request.META)
+
+
+def client_ip_of(meta: Mapping[str, Any]) -> str:
+    """client_ip, from a request's WSGI environ."""
     proxies = settings.TRUSTED_PROXIES
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
     if proxies and forwarded:
         hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
         if len(hops) >= proxies:
             return hops[-proxies]
-    return request.META.get("REMOTE_ADDR", "")
+    return meta.get("REMOTE_ADDR", "")
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,24 @@
 """The shared response cache of anonymous reads: what it covers, exact freshness after writes,
-304 without the database, fail-open when the cache is down; in-process and on Redis."""
+304 without the database, fail-open when the cache is down, hits answered in front of Django
+alike; in-process and on Redis."""
 
 import io
+import logging
+import sys
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, connection
 from django.test.utils import CaptureQueriesContext
+from django.utils.datastructures import CaseInsensitiveMapping
 
+from api_project.wsgi import django_application
 from resources import response_cache
+from resources.authentication import token_issue
+from resources.cached_reads import CachedReadsApplication
 from resources.models import Article, Favorite
 from tests import recipes
 from tests.clients import client_for
@@ -253,5 +263,207 @@ def test_the_command_fails_loudly_when_the_cache_is_down(settings):
     try:
         with pytest.raises(CommandError, match="unreachable"):
             call_command("response_cache_bump", stdout=io.StringIO())
+    finally:
+        response_cache._bump_owed = False
+
+
+# --- Hits answered in front of Django (resources/cached_reads.py) -----------------------------
+
+
+class Served:
+    """A WSGI application called as gunicorn calls it, counting what reaches Django."""
+
+    def __init__(self) -> None:
+        self.reached_django = 0
+
+    def django(self, environ, start_response):
+        self.reached_django += 1
+        return django_application(environ, start_response)
+
+    def __call__(self, path, method="GET", application=None, **headers):
+        path, _, query = path.partition("?")
+        environ = {
+            "REQUEST_METHOD": method,
+            "SCRIPT_NAME": "",
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "SERVER_NAME": "testserver",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "HTTP_HOST": "testserver",
+            "REMOTE_ADDR": "127.0.0.9",
+            "wsgi.input": io.BytesIO(b""),
+            "wsgi.url_scheme": "http",
+            "wsgi.errors": sys.stderr,
+            **{f"HTTP_{name}": value for name, value in headers.items()},
+        }
+        if "HTTP_CONTENT_LENGTH" in environ:
+            environ["CONTENT_LENGTH"] = environ.pop("HTTP_CONTENT_LENGTH")
+        answered: dict[str, Any] = {}
+
+        def start_response(status, response_headers, exc_info=None):
+            answered["status"], answered["headers"] = int(status[:3]), response_headers
+
+        application = application or CachedReadsApplication(self.django)
+        chunks = application(environ, start_response)
+        try:
+            body = b"".join(chunks)
+        finally:
+            getattr(chunks, "close", lambda: None)()
+        return answered["status"], CaseInsensitiveMapping(answered["headers"]), body
+
+
+@pytest.fixture
+def served() -> Iterator[Served]:
+    # As the test client does: the test's transaction holds the connection, which Django would
+    # otherwise close at the request's edges.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield Served()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+def without_request_id(headers):
+    return {name.lower(): value for name, value in headers.items() if name != "X-Request-ID"}
+
+
+ORIGIN = "https://app.example"
+
+
+def test_a_hit_in_front_of_django_is_answered_as_django_answers_it(
+    cached, served, article, django_assert_num_queries
+):
+    for path in anonymous_paths(article):
+        for headers in ({}, {"ORIGIN": ORIGIN}):
+            first = served(path, **headers)
+            etag = first[1]["ETag"]
+            variants = [("GET", {}), ("HEAD", {}), ("GET", {"IF_NONE_MATCH": etag})]
+            for method, more in variants:
+                reached = served.reached_django
+                with django_assert_num_queries(0):
+                    in_front = served(path, method, **headers, **more)
+                    through_django = served(path, method, django_application, **headers, **more)
+                assert served.reached_django == reached, (path, method)
+                assert in_front[0] == through_django[0], (path, method)
+                assert in_front[2] == through_django[2], (path, method)
+                assert without_request_id(in_front[1]) == without_request_id(through_django[1])
+            status, response_headers, body = served(path, **headers)
+            assert (status, without_request_id(response_headers), body) == (
+                first[0],
+                without_request_id(first[1]),
+                first[2],
+            ), path
+
+
+def test_a_hit_in_front_of_django_answers_304_and_head_like_the_uncached_api(
+    cached, served, article
+):
+    path = f"/api/articles/{article.slug}"
+    first = served(path, ORIGIN=ORIGIN)
+    served(path, ORIGIN=ORIGIN)  # stored
+
+    revalidated = served(path, ORIGIN=ORIGIN, IF_NONE_MATCH=first[1]["ETag"])
+    head = served(path, "HEAD", ORIGIN=ORIGIN)
+
+    assert revalidated[0] == 304
+    assert revalidated[2] == b""
+    for name in ("ETag", "Cache-Control", "Vary", "Access-Control-Allow-Origin"):
+        assert revalidated[1][name] == first[1][name], name
+    assert "Content-Type" not in revalidated[1]
+    assert head[0] == 200
+    assert head[2] == b""
+    assert head[1]["Content-Length"] == str(len(first[2]))
+    assert without_request_id(head[1]) == without_request_id(first[1])
+
+
+def test_each_origin_gets_its_own_entry(cached, served, article):
+    served("/api/tags", ORIGIN=ORIGIN)
+    served("/api/tags", ORIGIN=ORIGIN)
+
+    _, with_origin, _ = served("/api/tags", ORIGIN=ORIGIN)
+    _, without_origin, _ = served("/api/tags")
+
+    assert "Access-Control-Allow-Origin" in with_origin
+    assert "Access-Control-Allow-Origin" not in without_origin
+
+
+def test_a_hit_in_front_of_django_has_its_request_id_and_access_log_line(
+    cached, served, article, caplog
+):
+    served("/api/tags")
+    served("/api/tags")
+    reached = served.reached_django
+    caplog.clear()
+
+    with caplog.at_level(logging.INFO, logger="conduit.request"):
+        _, given, _ = served("/api/tags", X_REQUEST_ID="front-hit-1")
+        _, made, _ = served("/api/tags")
+
+    assert served.reached_django == reached
+    assert given["X-Request-ID"] == "front-hit-1"
+    assert len(made["X-Request-ID"]) == 32
+    lines = {r.request_id: r for r in caplog.records if r.name == "conduit.request"}
+    assert set(lines) == {"front-hit-1", made["X-Request-ID"]}
+    line = lines["front-hit-1"]
+    assert (line.method, line.path, line.status, line.client_ip, line.user_id) == (
+        "GET",
+        "/api/tags",
+        200,
+        "127.0.0.9",
+        None,
+    )
+
+
+def test_a_miss_looks_the_cache_up_once(cached, served, article, monkeypatch):
+    lookups = []
+    real_lookup = response_cache.lookup
+
+    def counted(meta):
+        lookups.append(meta["PATH_INFO"])
+        return real_lookup(meta)
+
+    monkeypatch.setattr(response_cache, "lookup", counted)
+
+    served("/api/tags")
+
+    assert lookups == ["/api/tags"]
+    assert served.reached_django == 1
+
+
+def test_what_the_cache_does_not_answer_goes_to_django(cached, served, settings, user, article):
+    token = f"Token {token_issue(user=user)}"
+    for path in ("/api/tags", "/api/articles"):
+        served(path)
+        served(path, AUTHORIZATION=token)
+    reached = served.reached_django
+
+    served("/api/articles", AUTHORIZATION=token)
+    served("/api/articles/feed", AUTHORIZATION=token)
+    served("/api/user", AUTHORIZATION=token)
+    assert served.reached_django == reached + 3
+
+    # A body announced on a covered read is the body-size guard's to refuse, cached or not.
+    status, _, _ = served("/api/tags", CONTENT_LENGTH=str(settings.MAX_REQUEST_BODY_BYTES + 1))
+    assert status == 413
+
+    # With metrics on, every request goes through the metrics middleware.
+    settings.METRICS_ENABLED = True
+    reached = served.reached_django
+    assert served("/api/tags")[0] == 200
+    assert served.reached_django == reached + 1
+
+
+def test_with_the_cache_down_the_front_hands_every_read_to_django(settings, served, article):
+    settings.CACHES = {"default": REDIS_DOWN}
+    settings.RESPONSE_CACHE = True
+    try:
+        for _ in range(2):
+            status, _, body = served(f"/api/articles/{article.slug}")
+            assert status == 200
+            assert article.slug.encode() in body
+        assert served.reached_django == 2
     finally:
         response_cache._bump_owed = False
