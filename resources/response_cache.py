@@ -162,17 +162,23 @@ def _current(version: Any, value: Any) -> tuple[int, Entry | None] | None:
 # One connection per process for the lookups, held rather than taken from the pool and given
 # back on every request, and sent its one command directly: the client's bookkeeping around a
 # command (the pool, retries, response callbacks) costs more than the round trip itself. On an
-# error the connection drops its socket and connects again on its next command.
-_lookup_connections: dict[tuple[int, int], tuple[ConnectionPool, Connection]] = {}
+# error the connection drops its socket and connects again on its next command. It is held for
+# the current cache backend of this process: (pid, pool, connection).
+_held: tuple[int, ConnectionPool, Connection] | None = None
 
 
 def _lookup_connection(backend: RedisCache) -> Connection:
+    global _held
     pool = backend.client.get_client(write=False).connection_pool
-    key = (os.getpid(), id(pool))
-    held = _lookup_connections.get(key)
-    if held is None or held[0] is not pool:
-        held = _lookup_connections[key] = (pool, pool.get_connection())
-    return held[1]
+    pid = os.getpid()
+    if _held is None or _held[0] != pid or _held[1] is not pool:
+        if _held is not None and _held[0] == pid:
+            # Another backend's (settings changed): back to its own pool. A forked child leaves
+            # its parent's connection alone.
+            _held[1].release(_held[2])
+        _held = None
+        _held = (pid, pool, pool.get_connection())
+    return _held[2]
 
 
 def _redis_lookup(backend: RedisCache, digest: str) -> tuple[int, Entry | None] | None:
